@@ -1,0 +1,42 @@
+#!/bin/sh
+# Install the Debian packages meshsim needs to build, test or run, if any are
+# missing. Called by `make` before building; safe to call again (it does
+# nothing when everything is present).
+#
+# Usage: tools/deps.sh build|test
+#   build: compiler libraries for meshsim itself
+#   test:  build plus the Check unit-test framework
+set -eu
+
+what=${1:-build}
+pkgs="pkg-config libjansson-dev"
+case "$what" in
+build) ;;
+test) pkgs="$pkgs check" ;;
+*) echo "tools/deps.sh: unknown set '$what' (expected build or test)" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "meshsim: installing missing Debian packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO="sudo -n"
+else
+	echo "meshsim: missing packages:$missing" >&2
+	echo "meshsim: not root and no password-less sudo; install them with:" >&2
+	echo "    sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists; update once, then install.
+$SUDO apt-get update -qq || true
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq $missing

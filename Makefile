@@ -1,0 +1,122 @@
+# meshsim - simulation and chaos-testing harness for service meshes.
+#
+#   make run      install missing packages, build, run scenarios/quickstart.json
+#   make test     install missing packages, build, run every test
+#   make bench    build and run the benchmarks (figures, not pass/fail)
+#   make lint     check that the shared agent logic stays I/O-free
+#   make SANITIZE=address,undefined test   the suite under ASan and UBSan
+#   make DEVELOPER=1 ...                   warnings are errors
+#   make regen-golden                      rewrite the golden report (review it!)
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+PKG_CONFIG ?= pkg-config
+SCENARIO ?= scenarios/quickstart.json
+
+BUILD := build$(if $(SANITIZE),-san)
+
+# -Wno-format-truncation: messages and JSON paths are cut to fixed buffers
+# on purpose; snprintf never overflows, and gcc cannot tell that is meant.
+MS_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
+	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wwrite-strings \
+	-Wshadow -Wpointer-arith -MMD -MP -Iagents -Isim -Ireports \
+	-Wno-format-truncation
+ifdef DEVELOPER
+MS_CFLAGS += -Werror
+endif
+ifdef SANITIZE
+MS_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+MS_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# Library flags come from pkg-config, asked only when building (a fresh
+# machine may not have pkg-config until .ci/deps.sh has run).
+JANSSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
+JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+
+# The shared agent logic: I/O-free, hosted by the simulator and live mode.
+AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
+	agents/sidecar.c agents/service.c agents/client.c
+SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c
+REPORT_SRC := reports/hist.c reports/rec.c reports/report.c
+LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC)
+TEST_SRC := $(wildcard tests/check_*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/sim/main.o
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_OBJ := $(BUILD)/tests/bench_sim.o
+
+MESHSIM := $(BUILD)/meshsim
+TESTS := $(BUILD)/check_meshsim
+BENCH := $(BUILD)/bench_sim
+
+.PHONY: all run test bench lint clean deps deps-test regen-golden
+all: deps $(MESHSIM)
+
+deps:
+	@sh .ci/deps.sh build
+deps-test:
+	@sh .ci/deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MS_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS_FOR) $(CFLAGS) -c -o $@ $<
+
+$(TEST_OBJ): CHECK_CFLAGS_FOR = $(CHECK_CFLAGS)
+
+$(BUILD)/libmeshsim.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(MESHSIM): $(MAIN_OBJ) $(BUILD)/libmeshsim.a
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) -lm
+
+$(TESTS): $(TEST_OBJ) $(BUILD)/libmeshsim.a
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(CHECK_LIBS) -lm
+
+$(BENCH): $(BENCH_OBJ) $(BUILD)/libmeshsim.a
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) -lm
+
+# `make run` runs the quickstart; its exit status is the objectives' verdict.
+run: deps
+	@$(MAKE) --no-print-directory $(MESHSIM)
+	$(MESHSIM) run $(SCENARIO) --out out/$(basename $(notdir $(SCENARIO)))
+
+test: deps-test
+	@$(MAKE) --no-print-directory $(MESHSIM) $(TESTS)
+	@$(MAKE) --no-print-directory lint
+	MESHSIM=$(MESHSIM) sh tests/cli_test.sh
+	CK_DEFAULT_TIMEOUT=600 $(TESTS)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH)
+	$(BENCH)
+
+# The shared agent logic must not reach for I/O, libraries of one host, or
+# the wall clock: the simulator and live mode both host it.
+LINT_BANNED := event2/|<event\.h>|<sys/socket\.h>|<netinet/|<arpa/inet\.h>|<netdb\.h>|<jansson\.h>|<time\.h>|<sys/time\.h>|<unistd\.h>|<pthread\.h>|<openssl/
+lint:
+	@bad=$$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]?($(LINT_BANNED))' \
+		$$(ls agents/*.[ch] | grep -v '/live_') reports/hist.[ch] reports/rec.[ch] || true); \
+	if [ -n "$$bad" ]; then \
+		echo "lint: the shared agent logic includes host-only headers:"; \
+		echo "$$bad"; exit 1; fi; \
+	bad=$$(grep -nwE 'rand|srand|random|time|clock_gettime|gettimeofday' \
+		$$(ls agents/*.c | grep -v '/live_') | grep -E '\b(rand|srand|random|time|clock_gettime|gettimeofday)[[:space:]]*\(' || true); \
+	if [ -n "$$bad" ]; then \
+		echo "lint: the shared agent logic calls the C library's clock or rand():"; \
+		echo "$$bad"; exit 1; fi; \
+	echo "lint: ok (agents/ and the recorder include no I/O, library or clock headers)"
+
+regen-golden: $(MESHSIM)
+	$(MESHSIM) run tests/golden/golden.json --quiet --out $(BUILD)/golden || true
+	cp $(BUILD)/golden/report.json tests/golden/golden.report.json
+
+clean:
+	rm -rf build build-san out
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,101 @@
+/*
+ * mesh.h - the environment interface between agent logic and its host.
+ *
+ * The agents (fake service, sidecar proxy, load client) are written once
+ * against this interface. Two hosts provide it: the simulator (virtual time,
+ * one event heap, a virtual network) and, later, live mode (libevent, real
+ * sockets). Nothing here may include libevent, socket, jansson or wall-clock
+ * headers; `make lint` checks that for every file under agents/ that is not a
+ * live-mode host file.
+ */
+#ifndef MESH_H
+#define MESH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Time is always nanoseconds in a uint64_t: virtual in the simulator,
+ * monotonic in live mode. Never a double. */
+typedef uint64_t mesh_time;
+
+#define MESH_US ((mesh_time)1000)
+#define MESH_MS ((mesh_time)1000000)
+#define MESH_S ((mesh_time)1000000000)
+#define MESH_NEVER UINT64_MAX
+
+/* A message between two agents: an HTTP request or its response, reduced to
+ * what the mesh logic looks at. Routes are interned by the scenario loader;
+ * `route` indexes model->routes. */
+enum mesh_msg_kind { MESH_REQ = 1, MESH_RESP = 2 };
+
+typedef struct mesh_msg {
+	uint8_t kind;       /* MESH_REQ or MESH_RESP */
+	uint16_t status;    /* HTTP status of a response; 0 in a request */
+	uint32_t route;     /* route id: destination service and path */
+	uint32_t from;      /* sending agent */
+	uint64_t tag;       /* requester's correlation tag, echoed in the reply */
+	uint64_t size;      /* body bytes */
+	uint64_t req_id;    /* end-to-end request id (x-request-id) */
+} mesh_msg;
+
+/* How every request ends. Exactly one of these is recorded per request. */
+enum mesh_outcome {
+	MESH_OK = 0,        /* 2xx response */
+	MESH_HTTP_ERROR,    /* a response with a status outside 2xx */
+	MESH_TIMEOUT,       /* the requester gave up waiting */
+	MESH_REJECTED,      /* refused locally before it was sent (a limit) */
+	MESH_OUTCOME_COUNT
+};
+/* In flight at the end of a run is not an outcome an agent records: the
+ * recorder derives it as issued minus completed. */
+
+const char *mesh_outcome_name(enum mesh_outcome o);
+
+typedef struct mesh_agent mesh_agent;
+typedef struct mesh_env mesh_env;
+
+/* A timer callback: the agent it was started for and the argument given. */
+typedef void (*mesh_timer_fn)(mesh_agent *agent, uint64_t arg);
+
+/* An agent's entry points, called by the host. */
+typedef struct mesh_agent_ops {
+	/* A message arrived for this agent. The message is borrowed. */
+	void (*on_msg)(mesh_agent *self, const mesh_msg *m);
+	/* The host starts the agent once, at time zero. May be NULL. */
+	void (*start)(mesh_agent *self);
+} mesh_agent_ops;
+
+struct mesh_agent {
+	const mesh_agent_ops *ops;
+	mesh_env *env;
+	uint32_t id;        /* the agent's address in its host */
+	uint32_t pod;       /* agents with the same pod talk over loopback */
+};
+
+/* What a host provides. Every function is called with the host itself. */
+typedef struct mesh_env_ops {
+	/* The current time in ns. */
+	mesh_time (*now)(mesh_env *env);
+	/* Call fn(agent, arg) after delay ns. Returns a handle for cancel,
+	 * never 0. */
+	uint64_t (*timer_start)(mesh_env *env, mesh_time delay, mesh_agent *agent,
+				mesh_timer_fn fn, uint64_t arg);
+	/* Cancel a pending timer. A handle that has fired or been cancelled
+	 * is ignored, so a stale handle is harmless. */
+	void (*timer_cancel)(mesh_env *env, uint64_t handle);
+	/* Send m from `from` to agent `to`. The host adds the hop's latency
+	 * (loopback within a pod, network between pods) to `delay`, which is
+	 * the sender's own processing time. m is copied. */
+	void (*send)(mesh_env *env, mesh_agent *from, uint32_t to,
+		     const mesh_msg *m, mesh_time delay);
+} mesh_env_ops;
+
+struct mesh_env {
+	const mesh_env_ops *ops;
+	struct rec *rec;            /* where agents record outcomes */
+	const struct model *model;  /* the scenario, read-only */
+};
+
+static inline mesh_time mesh_now(mesh_env *e) { return e->ops->now(e); }
+
+#endif

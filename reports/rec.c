@@ -1,0 +1,214 @@
+#include "rec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void stats_init(rec_stats *s)
+{
+	memset(s, 0, sizeof *s);
+	hist_init(&s->lat);
+	s->live_at_end = UINT64_MAX;
+}
+
+static void series_init(rec_series *s)
+{
+	memset(s, 0, sizeof *s);
+	hist_init(&s->h);
+}
+
+static int series_grow(rec_series *s, uint32_t n)
+{
+	if (n <= s->cap)
+		return 0;
+	uint32_t cap = s->cap ? s->cap : 64;
+	while (cap < n)
+		cap *= 2;
+	rec_row *rows = realloc(s->rows, cap * sizeof *rows);
+	if (!rows)
+		return -1;
+	memset(rows + s->cap, 0, (cap - s->cap) * sizeof *rows);
+	s->rows = rows;
+	s->cap = cap;
+	return 0;
+}
+
+/* Row for second `sec`, created with any seconds before it. Rows are tiny
+ * and there is one per simulated second; failing to grow is treated as
+ * fatal, since a silently missing second would be a lie in the report. */
+static rec_row *series_row(rec_series *s, uint32_t sec)
+{
+	if (series_grow(s, sec + 1) < 0)
+		abort();
+	if (s->nrows < sec + 1)
+		s->nrows = sec + 1;
+	return &s->rows[sec];
+}
+
+static void series_flush(rec_series *s)
+{
+	if (!s->h.count)
+		return;
+	rec_row *row = series_row(s, s->cur);
+	row->p50 = hist_quantile(&s->h, 0.50);
+	row->p90 = hist_quantile(&s->h, 0.90);
+	row->p99 = hist_quantile(&s->h, 0.99);
+	row->p999 = hist_quantile(&s->h, 0.999);
+	row->max = s->h.max;
+	hist_reset(&s->h);
+}
+
+static void series_done(rec_series *s, mesh_time now, mesh_time lat,
+			int has_lat, int ok)
+{
+	uint32_t sec = (uint32_t)(now / MESH_S);
+	if (sec != s->cur) {
+		series_flush(s);
+		s->cur = sec;
+	}
+	rec_row *row = series_row(s, sec);
+	row->done++;
+	row->ok += ok;
+	if (has_lat)
+		hist_add(&s->h, lat);
+}
+
+static void stats_done(rec_stats *s, mesh_time lat, enum mesh_outcome o,
+		       unsigned status)
+{
+	s->outcomes[o]++;
+	if (status && status < REC_MAX_STATUS)
+		s->by_status[status]++;
+	if (o != MESH_REJECTED)
+		hist_add(&s->lat, lat);
+}
+
+rec *rec_new(const model *m)
+{
+	rec *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->m = m;
+	r->clients = calloc(m->nclients ? m->nclients : 1, sizeof *r->clients);
+	r->client_series = calloc(m->nclients ? m->nclients : 1,
+				  sizeof *r->client_series);
+	r->services = calloc(m->nservices ? m->nservices : 1, sizeof *r->services);
+	r->routes = calloc(m->nroutes ? m->nroutes : 1, sizeof *r->routes);
+	if (!r->clients || !r->client_series || !r->services || !r->routes)
+		goto fail;
+	for (uint32_t i = 0; i < m->nclients; i++) {
+		stats_init(&r->clients[i]);
+		series_init(&r->client_series[i]);
+	}
+	for (uint32_t i = 0; i < m->nroutes; i++)
+		stats_init(&r->routes[i]);
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		rec_service *s = &r->services[i];
+		stats_init(&s->st);
+		series_init(&s->series);
+		s->inst = calloc(m->services[i].replicas, sizeof *s->inst);
+		if (!s->inst)
+			goto fail;
+		for (uint32_t j = 0; j < m->services[i].replicas; j++)
+			hist_init(&s->inst[j].wait);
+	}
+	stats_init(&r->overall);
+	series_init(&r->overall_series);
+	return r;
+fail:
+	rec_free(r);
+	return NULL;
+}
+
+void rec_free(rec *r)
+{
+	if (!r)
+		return;
+	if (r->services)
+		for (uint32_t i = 0; i < r->m->nservices; i++) {
+			free(r->services[i].inst);
+			free(r->services[i].series.rows);
+		}
+	if (r->client_series)
+		for (uint32_t i = 0; i < r->m->nclients; i++)
+			free(r->client_series[i].rows);
+	free(r->overall_series.rows);
+	free(r->services);
+	free(r->clients);
+	free(r->client_series);
+	free(r->routes);
+	free(r);
+}
+
+void rec_client_issued(rec *r, uint32_t client, mesh_time t)
+{
+	r->clients[client].issued++;
+	r->overall.issued++;
+	uint32_t sec = (uint32_t)(t / MESH_S);
+	series_row(&r->client_series[client], sec)->issued++;
+	series_row(&r->overall_series, sec)->issued++;
+}
+
+void rec_client_done(rec *r, uint32_t client, mesh_time intended,
+		     mesh_time now, enum mesh_outcome o, unsigned status)
+{
+	mesh_time lat = now - intended;
+	stats_done(&r->clients[client], lat, o, status);
+	stats_done(&r->overall, lat, o, status);
+	int has = o != MESH_REJECTED, ok = o == MESH_OK;
+	series_done(&r->client_series[client], now, lat, has, ok);
+	series_done(&r->overall_series, now, lat, has, ok);
+}
+
+void rec_route_issued(rec *r, uint32_t route, mesh_time t)
+{
+	uint32_t svc = r->m->routes[route].service;
+	r->routes[route].issued++;
+	r->services[svc].st.issued++;
+	series_row(&r->services[svc].series, (uint32_t)(t / MESH_S))->issued++;
+}
+
+void rec_route_done(rec *r, uint32_t route, mesh_time start, mesh_time now,
+		    enum mesh_outcome o, unsigned status)
+{
+	uint32_t svc = r->m->routes[route].service;
+	mesh_time lat = now - start;
+	stats_done(&r->routes[route], lat, o, status);
+	stats_done(&r->services[svc].st, lat, o, status);
+	series_done(&r->services[svc].series, now, lat, o != MESH_REJECTED,
+		    o == MESH_OK);
+}
+
+void rec_finish(rec *r, mesh_time end)
+{
+	r->end = end;
+	uint32_t last = (uint32_t)(end ? (end - 1) / MESH_S : 0);
+	series_flush(&r->overall_series);
+	series_row(&r->overall_series, last);
+	for (uint32_t i = 0; i < r->m->nclients; i++) {
+		series_flush(&r->client_series[i]);
+		series_row(&r->client_series[i], last);
+	}
+	for (uint32_t i = 0; i < r->m->nservices; i++) {
+		series_flush(&r->services[i].series);
+		series_row(&r->services[i].series, last);
+	}
+}
+
+uint64_t rec_completed(const rec_stats *s)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < MESH_OUTCOME_COUNT; i++)
+		n += s->outcomes[i];
+	return n;
+}
+
+uint64_t rec_in_flight(const rec_stats *s)
+{
+	return s->issued - rec_completed(s);
+}
+
+double rec_success_rate(const rec_stats *s)
+{
+	return s->issued ? (double)s->outcomes[MESH_OK] / (double)s->issued
+			 : 1.0;
+}

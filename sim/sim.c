@@ -1,0 +1,361 @@
+#include "sim.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "rng.h"
+#include "service.h"
+#include "sidecar.h"
+
+/* Events live in chunks that never move, addressed by index; freed events
+ * go on a free list and their generation changes, so a stale timer handle
+ * cancels nothing. */
+#define EV_CHUNK_BITS 12
+#define EV_CHUNK (1u << EV_CHUNK_BITS)
+
+enum ev_kind { EV_TIMER = 1, EV_MSG };
+
+typedef struct sim_event {
+	sim_heap_node node;
+	uint32_t gen;
+	uint32_t self;         /* this event's index */
+	uint32_t next_free;
+	uint8_t kind;
+	mesh_agent *agent;     /* timer owner, or message destination */
+	mesh_timer_fn fn;
+	uint64_t arg;
+	mesh_msg msg;
+} sim_event;
+
+struct sim {
+	mesh_env env;          /* first: agents see &s->env */
+	const model *m;
+	uint64_t seed;
+	sim_heap heap;
+	mesh_time now;
+	mesh_time end;         /* duration + drain */
+	int failed;            /* ran out of memory */
+
+	sim_event **chunks;
+	uint32_t nchunks, nevents, free_head;
+	uint64_t processed;
+
+	mesh_agent **agents;   /* by id */
+	rng *net;              /* per agent: its outgoing hop latencies */
+	uint32_t nagents;
+	int net_zero, local_zero;
+
+	service_agent *svcs;
+	sidecar *scs;
+	client_agent *clients;
+	uint32_t ninst, nscs;
+	uint32_t *topo_first, *topo_count, *topo_inbound;
+	mesh_topo topo;
+
+	sim_progress_fn progress;
+	void *progress_arg;
+};
+
+static inline sim_event *ev_at(sim *s, uint32_t i)
+{
+	return &s->chunks[i >> EV_CHUNK_BITS][i & (EV_CHUNK - 1)];
+}
+
+static sim_event *ev_alloc(sim *s, uint32_t *index)
+{
+	uint32_t i = s->free_head;
+	if (i != UINT32_MAX) {
+		sim_event *e = ev_at(s, i);
+		s->free_head = e->next_free;
+		*index = i;
+		return e;
+	}
+	if ((s->nevents >> EV_CHUNK_BITS) == s->nchunks) {
+		sim_event **c = realloc(s->chunks, (s->nchunks + 1) * sizeof *c);
+		if (!c)
+			return NULL;
+		s->chunks = c;
+		c[s->nchunks] = calloc(EV_CHUNK, sizeof(sim_event));
+		if (!c[s->nchunks])
+			return NULL;
+		for (uint32_t k = 0; k < EV_CHUNK; k++) {
+			c[s->nchunks][k].node.index = SIM_HEAP_NONE;
+			c[s->nchunks][k].self = s->nchunks * EV_CHUNK + k;
+		}
+		s->nchunks++;
+	}
+	i = s->nevents++;
+	*index = i;
+	return ev_at(s, i);
+}
+
+static void ev_release(sim *s, sim_event *e)
+{
+	e->gen++;
+	e->next_free = s->free_head;
+	s->free_head = e->self;
+}
+
+/* ---- the environment ---- */
+
+static mesh_time env_now(mesh_env *env)
+{
+	return ((sim *)env)->now;
+}
+
+static uint64_t env_timer_start(mesh_env *env, mesh_time delay,
+				mesh_agent *agent, mesh_timer_fn fn,
+				uint64_t arg)
+{
+	sim *s = (sim *)env;
+	uint32_t i;
+	sim_event *e = ev_alloc(s, &i);
+	if (!e || s->now + delay < s->now) {
+		s->failed = 1;
+		return 0;
+	}
+	e->kind = EV_TIMER;
+	e->agent = agent;
+	e->fn = fn;
+	e->arg = arg;
+	e->node.key = s->now + delay;
+	if (sim_heap_push(&s->heap, &e->node) < 0) {
+		ev_release(s, e);
+		s->failed = 1;
+		return 0;
+	}
+	return ((uint64_t)e->gen << 32) | ((uint64_t)i + 1);
+}
+
+static void env_timer_cancel(mesh_env *env, uint64_t handle)
+{
+	sim *s = (sim *)env;
+	uint32_t i = (uint32_t)handle;
+	if (i == 0 || i > s->nevents)
+		return;
+	sim_event *e = ev_at(s, i - 1);
+	if (e->gen != (uint32_t)(handle >> 32) || e->kind != EV_TIMER ||
+	    !sim_heap_contains(&e->node))
+		return;
+	sim_heap_remove(&s->heap, &e->node);
+	ev_release(s, e);
+}
+
+static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
+		     const mesh_msg *m, mesh_time delay)
+{
+	sim *s = (sim *)env;
+	assert(to < s->nagents);
+	mesh_agent *dst = s->agents[to];
+	mesh_time hop = 0;
+	if (dst->pod == from->pod) {
+		if (!s->local_zero)
+			hop = dist_sample(&s->m->local_latency, &s->net[from->id]);
+	} else if (!s->net_zero) {
+		hop = dist_sample(&s->m->net_latency, &s->net[from->id]);
+	}
+	uint32_t i;
+	sim_event *e = ev_alloc(s, &i);
+	if (!e) {
+		s->failed = 1;
+		return;
+	}
+	e->kind = EV_MSG;
+	e->agent = dst;
+	e->msg = *m;
+	e->node.key = s->now + delay + hop;
+	if (sim_heap_push(&s->heap, &e->node) < 0) {
+		ev_release(s, e);
+		s->failed = 1;
+	}
+}
+
+static const mesh_env_ops sim_env_ops = {
+	.now = env_now,
+	.timer_start = env_timer_start,
+	.timer_cancel = env_timer_cancel,
+	.send = env_send,
+};
+
+/* ---- building the mesh ---- */
+
+sim *sim_new(const model *m, uint64_t seed, rec *r)
+{
+	sim *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->env.ops = &sim_env_ops;
+	s->env.rec = r;
+	s->env.model = m;
+	s->m = m;
+	s->seed = seed;
+	s->end = m->duration + m->drain;
+	s->free_head = UINT32_MAX;
+	sim_heap_init(&s->heap);
+	s->net_zero = dist_is_zero(&m->net_latency);
+	s->local_zero = dist_is_zero(&m->local_latency);
+
+	for (uint32_t i = 0; i < m->nservices; i++)
+		s->ninst += m->services[i].replicas;
+	s->nscs = s->ninst + m->nclients;
+	s->nagents = 2 * s->ninst + 2 * m->nclients;
+
+	s->svcs = calloc(s->ninst ? s->ninst : 1, sizeof *s->svcs);
+	s->scs = calloc(s->nscs ? s->nscs : 1, sizeof *s->scs);
+	s->clients = calloc(m->nclients ? m->nclients : 1, sizeof *s->clients);
+	s->agents = calloc(s->nagents ? s->nagents : 1, sizeof *s->agents);
+	s->net = calloc(s->nagents ? s->nagents : 1, sizeof *s->net);
+	s->topo_first = calloc(m->nservices + 1, sizeof(uint32_t));
+	s->topo_count = calloc(m->nservices + 1, sizeof(uint32_t));
+	s->topo_inbound = calloc(s->ninst + 1, sizeof(uint32_t));
+	if (!s->svcs || !s->scs || !s->clients || !s->agents || !s->net ||
+	    !s->topo_first || !s->topo_count || !s->topo_inbound)
+		goto fail;
+	s->topo.first = s->topo_first;
+	s->topo.count = s->topo_count;
+	s->topo.inbound = s->topo_inbound;
+
+	/* Agent ids: instance k of the mesh is app 2k and sidecar 2k+1; the
+	 * clients follow the same way. Pods number the pairs. */
+	char name[256];
+	uint32_t k = 0, nsc = 0;
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		s->topo_first[i] = k;
+		s->topo_count[i] = m->services[i].replicas;
+		for (uint32_t j = 0; j < m->services[i].replicas; j++, k++) {
+			uint32_t app = 2 * k, sc = 2 * k + 1;
+			s->topo_inbound[k] = sc;
+			snprintf(name, sizeof name, "service/%s/%u",
+				 m->services[i].name, j);
+			service_init(&s->svcs[k], &s->env, app, k,
+				     &m->services[i], sc, rec_inst(r, i, j), seed,
+				     name);
+			s->agents[app] = &s->svcs[k].base;
+			snprintf(name, sizeof name, "sidecar/%s/%u",
+				 m->services[i].name, j);
+			if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app,
+					 &m->services[i].sidecar_latency,
+					 &s->topo, m->nservices, seed, name) < 0)
+				goto fail;
+			s->agents[sc] = &s->scs[nsc++].base;
+		}
+	}
+	for (uint32_t i = 0; i < m->nclients; i++, k++) {
+		uint32_t app = 2 * k, sc = 2 * k + 1;
+		snprintf(name, sizeof name, "client/%s", m->clients[i].name);
+		client_init(&s->clients[i], &s->env, app, k, &m->clients[i], i,
+			    sc, m->duration, seed, name);
+		s->agents[app] = &s->clients[i].base;
+		snprintf(name, sizeof name, "sidecar/client/%s",
+			 m->clients[i].name);
+		if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app,
+				 &m->clients[i].sidecar_latency, &s->topo,
+				 m->nservices, seed, name) < 0)
+			goto fail;
+		s->agents[sc] = &s->scs[nsc++].base;
+	}
+	for (uint32_t a = 0; a < s->nagents; a++) {
+		snprintf(name, sizeof name, "net/%u", a);
+		rng_stream(&s->net[a], seed, name);
+	}
+	return s;
+fail:
+	sim_free(s);
+	return NULL;
+}
+
+void sim_free(sim *s)
+{
+	if (!s)
+		return;
+	if (s->svcs)
+		for (uint32_t i = 0; i < s->ninst; i++)
+			service_destroy(&s->svcs[i]);
+	if (s->scs)
+		for (uint32_t i = 0; i < s->nscs; i++)
+			sidecar_destroy(&s->scs[i]);
+	if (s->clients)
+		for (uint32_t i = 0; i < s->m->nclients; i++)
+			client_destroy(&s->clients[i]);
+	for (uint32_t i = 0; i < s->nchunks; i++)
+		free(s->chunks[i]);
+	free(s->chunks);
+	sim_heap_free(&s->heap);
+	free(s->svcs);
+	free(s->scs);
+	free(s->clients);
+	free(s->agents);
+	free(s->net);
+	free(s->topo_first);
+	free(s->topo_count);
+	free(s->topo_inbound);
+	free(s);
+}
+
+void sim_set_progress(sim *s, sim_progress_fn fn, void *arg)
+{
+	s->progress = fn;
+	s->progress_arg = arg;
+}
+
+uint64_t sim_events(const sim *s)
+{
+	return s->processed;
+}
+
+mesh_time sim_now(const sim *s)
+{
+	return s->now;
+}
+
+int sim_run(sim *s)
+{
+	for (uint32_t a = 0; a < s->nagents; a++)
+		if (s->agents[a]->ops->start)
+			s->agents[a]->ops->start(s->agents[a]);
+
+	mesh_time last = 0;
+	for (;;) {
+		sim_heap_node *n = sim_heap_peek(&s->heap);
+		if (!n || n->key > s->end || s->failed)
+			break;
+		sim_heap_pop(&s->heap);
+		sim_event *e = (sim_event *)n;
+		s->now = n->key;
+		last = s->now;
+		s->processed++;
+		if (e->kind == EV_TIMER) {
+			mesh_agent *a = e->agent;
+			mesh_timer_fn fn = e->fn;
+			uint64_t arg = e->arg;
+			ev_release(s, e);
+			fn(a, arg);
+		} else {
+			mesh_msg msg = e->msg;
+			mesh_agent *a = e->agent;
+			ev_release(s, e);
+			a->ops->on_msg(a, &msg);
+		}
+		if (s->progress && (s->processed & ((1u << 20) - 1)) == 0)
+			s->progress(s->progress_arg, s->now, s->processed,
+				    s->env.rec->overall.issued);
+	}
+	mesh_time end = last > s->m->duration ? last : s->m->duration;
+	if (end > s->end)
+		end = s->end;
+	s->now = end;
+	/* Count what the agents still hold, for the report's cross-check
+	 * against the recorder's issued-minus-ended. */
+	rec *r = s->env.rec;
+	r->events = s->processed;
+	r->overall.live_at_end = 0;
+	for (uint32_t i = 0; i < s->m->nclients; i++) {
+		r->clients[i].live_at_end = client_in_flight(&s->clients[i]);
+		r->overall.live_at_end += r->clients[i].live_at_end;
+	}
+	rec_finish(r, end);
+	return s->failed ? -1 : 0;
+}
