@@ -43,7 +43,7 @@ AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
 SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c
 LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC)
-TEST_SRC := $(wildcard tests/check_*.c)
+TEST_SRC := $(wildcard tests/check_*.c) tests/testutil.c
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/sim/main.o
@@ -66,7 +66,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(MS_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS_FOR) $(CFLAGS) -c -o $@ $<
 
-$(TEST_OBJ): CHECK_CFLAGS_FOR = $(CHECK_CFLAGS)
+$(TEST_OBJ): CHECK_CFLAGS_FOR = $(CHECK_CFLAGS) -Itests
 
 $(BUILD)/libmeshsim.a: $(LIB_OBJ)
 	rm -f $@

@@ -172,9 +172,15 @@ static void client_start(mesh_agent *self)
 		schedule_next(c, d->phases[0].at);
 		return;
 	}
-	/* Users start spread over one think time, not all at once. */
-	for (uint32_t u = 0; u < d->users; u++)
-		user_think(c, u);
+	/* Users start at random moments within one think time, so that
+	 * they do not all arrive at once even when think is a constant. */
+	mesh_env *env = c->base.env;
+	for (uint32_t u = 0; u < d->users; u++) {
+		mesh_time t = dist_sample(&d->think, &c->rng);
+		t = (mesh_time)((double)t * rng_uniform(&c->rng));
+		if (t < c->duration)
+			env->ops->timer_start(env, t, &c->base, user_go, u);
+	}
 }
 
 static void client_on_msg(mesh_agent *self, const mesh_msg *m)

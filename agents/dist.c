@@ -60,7 +60,7 @@ static mesh_time to_ns(double x)
 		return 0;
 	if (x >= 1.8e19)
 		return UINT64_MAX - 1;
-	return (mesh_time)llround(x);
+	return (mesh_time)(x + 0.5);
 }
 
 mesh_time dist_sample(const dist *d, rng *r)

@@ -29,6 +29,8 @@ void rng_seed(rng *r, uint64_t seed)
 	 * zero outputs in a row, but keep the invariant explicit. */
 	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
 		r->s[0] = 1;
+	r->spare = 0;
+	r->has_spare = 0;
 }
 
 void rng_stream(rng *r, uint64_t seed, const char *name)
@@ -81,7 +83,18 @@ uint64_t rng_below(rng *r, uint64_t n)
 
 double rng_normal(rng *r)
 {
-	double u1 = rng_uniform_pos(r);
-	double u2 = rng_uniform(r);
-	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+	if (r->has_spare) {
+		r->has_spare = 0;
+		return r->spare;
+	}
+	double u, v, q;
+	do {
+		u = 2.0 * rng_uniform(r) - 1.0;
+		v = 2.0 * rng_uniform(r) - 1.0;
+		q = u * u + v * v;
+	} while (q >= 1.0 || q == 0.0);
+	double f = sqrt(-2.0 * log(q) / q);
+	r->spare = v * f;
+	r->has_spare = 1;
+	return u * f;
 }

@@ -14,6 +14,8 @@
 
 typedef struct rng {
 	uint64_t s[4];
+	double spare;     /* the second normal of the last polar pair */
+	int has_spare;
 } rng;
 
 /* One step of splitmix64: advances *x and returns the next output. */
@@ -40,7 +42,8 @@ double rng_uniform_pos(rng *r);
 /* Uniform integer in [0, n), without modulo bias. n > 0. */
 uint64_t rng_below(rng *r, uint64_t n);
 
-/* Standard normal N(0, 1), by the Box-Muller transform. */
+/* Standard normal N(0, 1), by Marsaglia's polar method (pairs: every
+ * other call is free). */
 double rng_normal(rng *r);
 
 #endif

@@ -122,9 +122,16 @@ int sidecar_init(sidecar *sc, mesh_env *env, uint32_t id, uint32_t pod,
 	sc->rr = calloc(nservices ? nservices : 1, sizeof *sc->rr);
 	if (!sc->rr)
 		return -1;
+	/* Each cursor starts from a hash of (this sidecar's stream, the
+	 * service's name), not from a draw: so adding a service changes
+	 * neither the other cursors nor this sidecar's draws. */
 	for (uint32_t s = 0; s < nservices; s++)
-		if (topo->count[s])
-			sc->rr[s] = (uint32_t)rng_below(&sc->rng, topo->count[s]);
+		if (topo->count[s]) {
+			uint64_t x = sc->rng.s[0] ^
+				     rng_hash(env->model->services[s].name);
+			sc->rr[s] = (uint32_t)(rng_splitmix64(&x) %
+					       topo->count[s]);
+		}
 	return 0;
 }
 

@@ -247,7 +247,18 @@ static int cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &p.start);
 	if (!quiet && isatty(STDERR_FILENO))
 		sim_set_progress(s, show_progress, &p);
-	if (sim_run(s) < 0) {
+	int sr = sim_run(s);
+	if (sr == -2) {
+		fprintf(stderr,
+			"meshsim run: %s: virtual time stopped at %.6fs: over %u events "
+			"at one instant. A closed-loop client with no think time "
+			"calling a path that takes no time does this; give \"think\", "
+			"the network or the service some latency.\n",
+			file, (double)sim_now(s) / 1e9, SIM_STALL_EVENTS);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (sr < 0) {
 		fprintf(stderr, "meshsim run: out of memory during the simulation\n");
 		goto done;
 	}

@@ -17,6 +17,7 @@ typedef struct ctx {
 	scn_errors *errs;
 	model *m;
 	int oom;
+	size_t nerr;   /* errors found, recorded or not (past MAX_ERRORS) */
 } ctx;
 
 void scn_errors_free(scn_errors *e)
@@ -52,6 +53,7 @@ static void errf(ctx *c, const char *path, const char *fmt, ...)
 {
 	char msg[1024], line[1400];
 	va_list ap;
+	c->nerr++;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -83,7 +85,16 @@ static void describe(const json_t *v, char *buf, size_t len)
 	case JSON_INTEGER:
 		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
 		return;
-	case JSON_REAL: snprintf(buf, len, "%g", json_real_value(v)); return;
+	case JSON_REAL: {
+		/* Keep a visible decimal point: "found 2.0", not "found 2",
+		 * when an integer was expected. */
+		double x = json_real_value(v);
+		if (x == floor(x) && fabs(x) < 1e15)
+			snprintf(buf, len, "%.1f", x);
+		else
+			snprintf(buf, len, "%.15g", x);
+		return;
+	}
 	case JSON_TRUE: snprintf(buf, len, "true"); return;
 	case JSON_FALSE: snprintf(buf, len, "false"); return;
 	case JSON_NULL: snprintf(buf, len, "null"); return;
@@ -183,6 +194,32 @@ static void check_keys(ctx *c, const json_t *obj, const char *path,
 
 /* ---- scalars ---- */
 
+/* A plain decimal number: digits, optionally a point and more digits.
+ * Stricter than strtod, which also takes "inf", hex and exponents. Returns
+ * the number of characters read (0 when none) and sets *out. */
+static size_t parse_decimal(const char *s, double *out)
+{
+	const char *p = s;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == s)
+		return 0;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
+		p++;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (p - s > 40)
+		return 0;
+	char buf[48];
+	memcpy(buf, s, (size_t)(p - s));
+	buf[p - s] = '\0';
+	*out = strtod(buf, NULL);
+	return (size_t)(p - s);
+}
+
 int scn_parse_duration(const char *s, mesh_time *out)
 {
 	static const struct {
@@ -249,7 +286,7 @@ static int get_duration(ctx *c, const json_t *obj, const char *key,
 	    scn_parse_duration(json_string_value(v), out) < 0) {
 		expected(c, p,
 			 "a duration with a unit, like \"250ms\", \"2s\" or "
-			 "\"1m\" (units ns, us, ms, s, m, h)",
+			 "\"1m\" (units ns, us, \xc2\xb5s, ms, s, m, h)",
 			 v);
 		return -1;
 	}
@@ -459,11 +496,9 @@ static int parse_dist(ctx *c, const json_t *v, const char *path, dist *d)
 			if (strcmp(key, "dist") == 0)
 				continue;
 			path_key(p, sizeof p, path, key);
-			char *end = NULL;
-			double q = key[0] == 'p' && isdigit((unsigned char)key[1])
-					   ? strtod(key + 1, &end)
-					   : -1;
-			if (q < 0 || q > 100 || !end || *end) {
+			double q = -1;
+			size_t used = key[0] == 'p' ? parse_decimal(key + 1, &q) : 0;
+			if (!used || key[1 + used] || q > 100) {
 				errf(c, p, "unknown key \"%s\"; expected "
 					   "\"dist\" or a percentile key "
 					   "\"p0\" .. \"p100\"",
@@ -577,7 +612,7 @@ static int parse_call(ctx *c, const json_t *v, const char *path,
 {
 	const char *svc = NULL, *rpath = "/";
 	*size = 0;
-	if (json_is_string(v)) {
+	if (json_is_string(v) && *json_string_value(v)) {
 		svc = json_string_value(v);
 	} else if (json_is_object(v)) {
 		static const char *const keys[] = {"service", "path", "size",
@@ -688,7 +723,9 @@ static void parse_script(ctx *c, const json_t *arr, const char *path,
 			st->routes = zalloc(c, k, sizeof *st->routes);
 			st->sizes = zalloc(c, k, sizeof *st->sizes);
 			int bad = !st->routes || !st->sizes;
-			for (size_t j = 0; !bad && j < k; j++) {
+			/* Check every call, so that all bad ones are
+			 * reported, not just the first. */
+			for (size_t j = 0; st->routes && st->sizes && j < k; j++) {
 				char r[PATH];
 				path_idx(r, sizeof r, q, j);
 				if (parse_call(c, json_array_get(x, j), r,
@@ -802,8 +839,16 @@ static void parse_service(ctx *c, const json_t *v, const char *path,
 		s->replicas = (uint32_t)x;
 	if (get_uint(c, v, "concurrency", path, 1, 10000000, &x) == 1)
 		s->concurrency = (uint32_t)x;
-	if (get_uint(c, v, "queue", path, 0, 100000000, &x) == 1)
+	if (get_uint(c, v, "queue", path, 0, 100000000, &x) == 1) {
 		s->queue = (uint32_t)x;
+		if (s->concurrency == MODEL_UNLIMITED) {
+			char q[PATH];
+			path_key(q, sizeof q, path, "queue");
+			errf(c, q, "expected \"concurrency\" beside \"queue\", "
+				   "found none (with unlimited workers nothing "
+				   "ever waits, so the queue would do nothing)");
+		}
+	}
 	if (get_uint(c, v, "response_size", path, 0, UINT64_MAX, &x) == 1)
 		s->response_size = x;
 	json_t *lat = json_object_get(v, "latency");
@@ -839,8 +884,8 @@ static void parse_service(ctx *c, const json_t *v, const char *path,
 	}
 }
 
-/* Depth-first search for a cycle in the call graph; reports one cycle
- * per strongly connected knot found. */
+/* Depth-first search for a cycle in the call graph. The first cycle found
+ * is reported; once it is broken, `check` shows the next. */
 static int calls_service(const model *m, const model_service *s, uint32_t t)
 {
 	for (uint32_t i = 0; i < s->nsteps; i++)
@@ -979,7 +1024,7 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 	static const char *const keys[] = {
 		"name",    "to",       "path",          "arrival",
 		"rps",     "users",    "think",         "timeout",
-		"max_in_flight", "request_size", "sidecar", NULL};
+		"max_in_flight", "request_size", "sidecar", "description", NULL};
 	char p[PATH], nm[64];
 	cl->sidecar_latency = *default_sidecar;
 	cl->timeout = MESH_NEVER;
@@ -1000,7 +1045,13 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 	}
 	const char *to = NULL, *rpath = "/";
 	int r = get_string(c, v, "to", path, &to);
-	get_string(c, v, "path", path, &rpath);
+	int rp = get_string(c, v, "path", path, &rpath);
+	if (rp == 1 && rpath[0] != '/') {
+		path_key(p, sizeof p, path, "path");
+		errf(c, p, "expected a path starting with \"/\", found \"%s\"",
+		     rpath);
+		rp = -1;
+	}
 	if (r == 0) {
 		path_key(p, sizeof p, path, "to");
 		errf(c, p, "expected the name of the service to load, found "
@@ -1013,12 +1064,7 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 				   "\"services\", found \"%s\", which is not "
 				   "defined",
 			     to);
-		} else if (rpath[0] != '/') {
-			path_key(p, sizeof p, path, "path");
-			errf(c, p, "expected a path starting with \"/\", found "
-				   "\"%s\"",
-			     rpath);
-		} else {
+		} else if (rp >= 0) {
 			int ri = model_route_intern(c->m, (uint32_t)si, rpath);
 			if (ri < 0)
 				c->oom = 1;
@@ -1083,6 +1129,11 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 		cl->max_in_flight = (uint32_t)x;
 	get_uint(c, v, "request_size", path, 0, UINT64_MAX,
 		 &cl->request_size);
+	json_t *desc = json_object_get(v, "description");
+	if (desc && !json_is_string(desc)) {
+		path_key(p, sizeof p, path, "description");
+		expected(c, p, "a string", desc);
+	}
 	parse_sidecar(c, v, path, &cl->sidecar_latency);
 }
 
@@ -1141,13 +1192,12 @@ static void parse_objective(ctx *c, const json_t *v, const char *path,
 		}
 		target = (double)t;
 	} else {
-		char *end;
-		errno = 0;
-		target = strtod(s, &end);
-		if (end == s || errno || isnan(target)) {
+		size_t used = parse_decimal(s, &target);
+		if (!used) {
 			expected(c, path, what, v);
 			return;
 		}
+		const char *end = s + used;
 		int pct = *end == '%';
 		if (pct)
 			end++;
@@ -1282,14 +1332,17 @@ static void parse_model(ctx *c, const json_t *root)
 		b = b ? b + 1 : c->file;
 		m->name = dup(c, b);
 		if (m->name) {
-			char *dot = strrchr(m->name, '.');
-			if (dot && dot != m->name)
-				*dot = '\0';
+			size_t l = strlen(m->name);
+			if (l > 5 && strcmp(m->name + l - 5, ".json") == 0)
+				m->name[l - 5] = '\0';
 		}
 	}
 	json_t *d = json_object_get(root, "description");
 	if (d && !json_is_string(d))
 		expected(c, "description", "a string", d);
+	d = json_object_get(root, "$schema");
+	if (d && !json_is_string(d))
+		expected(c, "[\"$schema\"]", "a string (the schema's URI or path)", d);
 
 	m->seed = 1;
 	json_t *seed = json_object_get(root, "seed");
@@ -1356,7 +1409,9 @@ static void parse_model(ctx *c, const json_t *root)
 				"nothing");
 	} else if (!json_is_array(load) || json_array_size(load) == 0) {
 		expected(c, "load", "a non-empty array of load clients", load);
-	} else if (m->services) {
+	} else {
+		/* Parsed even when "services" is bad, so that its own errors
+		 * show too (calls to "to" then say the service is missing). */
 		size_t n = json_array_size(load);
 		m->clients = zalloc(c, n, sizeof *m->clients);
 		if (!m->clients)
@@ -1380,14 +1435,13 @@ static void parse_model(ctx *c, const json_t *root)
 	}
 
 	json_t *exp = json_object_get(root, "expect");
-	if (exp && m->services)
+	if (exp)
 		parse_objectives(c, exp, "expect", SCOPE_OVERALL, 0);
 }
 
 model *scn_load_string(const char *json, const char *name, scn_errors *errs)
 {
 	ctx c = {.file = name, .errs = errs};
-	size_t before = errs->n;
 	json_error_t je;
 	json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
@@ -1408,7 +1462,11 @@ model *scn_load_string(const char *json, const char *name, scn_errors *errs)
 	json_decref(root);
 	if (c.oom)
 		errf(&c, NULL, "out of memory while loading");
-	if (errs->n > before) {
+	/* add_error may have had no room even for one message. */
+	if (c.nerr && errs->n == 0)
+		add_error(errs, "invalid scenario (errors could not be recorded)");
+	/* Success is judged by our own count: errs may be full already. */
+	if (c.nerr) {
 		model_free(c.m);
 		return NULL;
 	}

@@ -38,6 +38,7 @@ struct sim {
 	mesh_time now;
 	mesh_time end;         /* duration + drain */
 	int failed;            /* ran out of memory */
+	int stalled;           /* virtual time stopped advancing */
 
 	sim_event **chunks;
 	uint32_t nchunks, nevents, free_head;
@@ -182,6 +183,15 @@ static const mesh_env_ops sim_env_ops = {
 
 /* ---- building the mesh ---- */
 
+/* Agent `id`'s outgoing hops draw from a stream named after the agent, so
+ * adding an entity reshuffles no one else's latencies. */
+static void seed_net(sim *s, uint32_t id, const char *name)
+{
+	char buf[300];
+	snprintf(buf, sizeof buf, "net/%s", name);
+	rng_stream(&s->net[id], s->seed, buf);
+}
+
 sim *sim_new(const model *m, uint64_t seed, rec *r)
 {
 	sim *s = calloc(1, sizeof *s);
@@ -234,6 +244,7 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 				     &m->services[i], sc, rec_inst(r, i, j), seed,
 				     name);
 			s->agents[app] = &s->svcs[k].base;
+			seed_net(s, app, name);
 			snprintf(name, sizeof name, "sidecar/%s/%u",
 				 m->services[i].name, j);
 			if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app,
@@ -241,6 +252,7 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 					 &s->topo, m->nservices, seed, name) < 0)
 				goto fail;
 			s->agents[sc] = &s->scs[nsc++].base;
+			seed_net(s, sc, name);
 		}
 	}
 	for (uint32_t i = 0; i < m->nclients; i++, k++) {
@@ -249,6 +261,7 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 		client_init(&s->clients[i], &s->env, app, k, &m->clients[i], i,
 			    sc, m->duration, seed, name);
 		s->agents[app] = &s->clients[i].base;
+		seed_net(s, app, name);
 		snprintf(name, sizeof name, "sidecar/client/%s",
 			 m->clients[i].name);
 		if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app,
@@ -256,10 +269,7 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 				 m->nservices, seed, name) < 0)
 			goto fail;
 		s->agents[sc] = &s->scs[nsc++].base;
-	}
-	for (uint32_t a = 0; a < s->nagents; a++) {
-		snprintf(name, sizeof name, "net/%u", a);
-		rng_stream(&s->net[a], seed, name);
+		seed_net(s, sc, name);
 	}
 	return s;
 fail:
@@ -301,6 +311,11 @@ void sim_set_progress(sim *s, sim_progress_fn fn, void *arg)
 	s->progress_arg = arg;
 }
 
+uint32_t sim_event_slots(const sim *s)
+{
+	return s->nevents;
+}
+
 uint64_t sim_events(const sim *s)
 {
 	return s->processed;
@@ -318,12 +333,23 @@ int sim_run(sim *s)
 			s->agents[a]->ops->start(s->agents[a]);
 
 	mesh_time last = 0;
+	uint64_t same_time = 0;
 	for (;;) {
 		sim_heap_node *n = sim_heap_peek(&s->heap);
 		if (!n || n->key > s->end || s->failed)
 			break;
 		sim_heap_pop(&s->heap);
 		sim_event *e = (sim_event *)n;
+		/* A loop that costs no time (a closed-loop client with no
+		 * think time over a path with no latency) would spin forever
+		 * at one instant; no real scenario has this many events at
+		 * the same nanosecond. */
+		if (n->key == s->now && ++same_time > SIM_STALL_EVENTS) {
+			s->stalled = 1;
+			break;
+		}
+		if (n->key != s->now)
+			same_time = 0;
 		s->now = n->key;
 		last = s->now;
 		s->processed++;
@@ -343,6 +369,8 @@ int sim_run(sim *s)
 			s->progress(s->progress_arg, s->now, s->processed,
 				    s->env.rec->overall.issued);
 	}
+	if (s->stalled)
+		return -2; /* now stays where time stopped, for the message */
 	mesh_time end = last > s->m->duration ? last : s->m->duration;
 	if (end > s->end)
 		end = s->end;
@@ -357,5 +385,5 @@ int sim_run(sim *s)
 		r->overall.live_at_end += r->clients[i].live_at_end;
 	}
 	rec_finish(r, end);
-	return s->failed ? -1 : 0;
+	return s->failed ? -1 : s->stalled ? -2 : 0;
 }

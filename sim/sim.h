@@ -32,13 +32,21 @@ void sim_free(sim *s);
 
 void sim_set_progress(sim *s, sim_progress_fn fn, void *arg);
 
+/* More events than this at one virtual instant means time has stopped. */
+#define SIM_STALL_EVENTS 10000000u
+
 /* Run until no event is left before duration + drain, then close the
- * recorder. Returns 0, or -1 when the simulator ran out of memory (the
- * report would then be incomplete and must not be trusted). */
+ * recorder. Returns 0; -1 when the simulator ran out of memory; -2 when
+ * virtual time stopped advancing (SIM_STALL_EVENTS events at one instant:
+ * a loop that costs no time). After an error the report would be
+ * incomplete and must not be trusted. */
 int sim_run(sim *s);
 
 /* Events processed so far. */
 uint64_t sim_events(const sim *s);
+/* Event records ever allocated: the most events pending at once. Memory
+ * follows this, not the number of events run. */
+uint32_t sim_event_slots(const sim *s);
 /* Current virtual time. */
 mesh_time sim_now(const sim *s);
 

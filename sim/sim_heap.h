@@ -22,8 +22,16 @@ typedef struct sim_heap_node {
 
 #define SIM_HEAP_NONE UINT32_MAX
 
+/* A slot keeps a copy of its node's ordering key, so that sifting compares
+ * without touching the nodes themselves (they are scattered in memory). */
+typedef struct sim_heap_slot {
+	uint64_t key;
+	uint64_t seq;
+	sim_heap_node *n;
+} sim_heap_slot;
+
 typedef struct sim_heap {
-	sim_heap_node **a;
+	sim_heap_slot *a;
 	uint32_t len, cap;
 	uint64_t next_seq;
 } sim_heap;
@@ -34,14 +42,15 @@ void sim_heap_init(sim_heap *h);
 /* Free the array. Nodes are the caller's. */
 void sim_heap_free(sim_heap *h);
 
-/* Insert n (whose key the caller has set). Returns 0, or -1 if the array
+/* Insert n (whose key the caller has set; it must not change while n is
+ * in the heap). Returns 0, or -1 if the array
  * could not grow (the heap is unchanged). */
 int sim_heap_push(sim_heap *h, sim_heap_node *n);
 
 /* The smallest node, or NULL when empty. */
 static inline sim_heap_node *sim_heap_peek(const sim_heap *h)
 {
-	return h->len ? h->a[0] : NULL;
+	return h->len ? h->a[0].n : NULL;
 }
 
 /* Remove and return the smallest node, or NULL when empty. */

@@ -1,0 +1,128 @@
+/*
+ * bench_sim - how fast the simulator runs, against a baseline measured in
+ * the same run: a bare heap push/pop loop, the least work an event can
+ * cost. Prints figures and ratios; it never fails on speed (the machine is
+ * shared and noisy; for repeatable counts use
+ * valgrind --tool=callgrind build/bench_sim --quick).
+ *
+ * Targets (issue: simulator core): the chain processes events at >= 30% of
+ * the bare loop's rate, and a million requests through a three-service
+ * chain with sidecars take under 3 s of one core.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rec.h"
+#include "rng.h"
+#include "scenario.h"
+#include "sim.h"
+#include "sim_heap.h"
+
+static double cpu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+typedef struct node {
+	sim_heap_node n;
+	uint64_t pad[8]; /* about the size of a simulator event */
+} node;
+
+/* Hold `size` pending events; pop the earliest and push it back later,
+ * `events` times. Returns events per CPU second. */
+static double bare_heap(uint32_t size, uint64_t events)
+{
+	sim_heap h;
+	sim_heap_init(&h);
+	node *nodes = calloc(size, sizeof *nodes);
+	rng r;
+	rng_seed(&r, 1);
+	for (uint32_t i = 0; i < size; i++) {
+		nodes[i].n.key = rng_next(&r) >> 40;
+		sim_heap_push(&h, &nodes[i].n);
+	}
+	double t0 = cpu_now();
+	uint64_t sink = 0;
+	for (uint64_t i = 0; i < events; i++) {
+		sim_heap_node *n = sim_heap_pop(&h);
+		sink += n->key;
+		n->key += (rng_next(&r) >> 44) + 1;
+		sim_heap_push(&h, n);
+	}
+	double dt = cpu_now() - t0;
+	if (sink == 42)
+		puts("");
+	sim_heap_free(&h);
+	free(nodes);
+	return (double)events / dt;
+}
+
+/* client -> a -> b -> c, each through a sidecar pair. */
+static const char *chain_json =
+	"{\"name\": \"bench-chain\", \"seed\": 1, \"duration\": \"%s\", \"drain\": \"5s\","
+	" \"network\": {\"latency\": {\"dist\": \"lognormal\", \"p50\": \"200us\", \"p99\": \"1ms\"},"
+	"  \"local_latency\": \"20us\"},"
+	" \"sidecar\": {\"latency\": {\"dist\": \"lognormal\", \"p50\": \"100us\", \"p99\": \"500us\"}},"
+	" \"services\": {"
+	"  \"a\": {\"replicas\": 3, \"concurrency\": 64, \"script\": [{\"work\": {\"dist\": \"exponential\", \"mean\": \"1ms\"}}, {\"call\": \"b\"}]},"
+	"  \"b\": {\"replicas\": 3, \"concurrency\": 64, \"script\": [{\"work\": {\"dist\": \"exponential\", \"mean\": \"1ms\"}}, {\"call\": \"c\"}]},"
+	"  \"c\": {\"replicas\": 3, \"concurrency\": 64, \"latency\": {\"dist\": \"exponential\", \"mean\": \"2ms\"}}},"
+	" \"load\": [{\"to\": \"a\", \"rps\": 5000}]}";
+
+int main(int argc, char **argv)
+{
+	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	const char *dur = quick ? "20s" : "200s"; /* 100k or 1M requests */
+	char json[2048];
+	snprintf(json, sizeof json, chain_json, dur);
+	scn_errors e = {0};
+	model *m = scn_load_string(json, "bench-chain", &e);
+	if (!m) {
+		for (size_t i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.msg[i]);
+		return 2;
+	}
+	rec *r = rec_new(m);
+	sim *s = sim_new(m, m->seed, r);
+	struct timespec w0, w1;
+	clock_gettime(CLOCK_MONOTONIC, &w0);
+	double t0 = cpu_now();
+	if (sim_run(s) < 0)
+		return 3;
+	double dt = cpu_now() - t0;
+	clock_gettime(CLOCK_MONOTONIC, &w1);
+	double wall = (double)(w1.tv_sec - w0.tv_sec) +
+		      (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
+	uint64_t events = sim_events(s);
+	uint64_t reqs = r->overall.issued;
+	uint64_t calls = 0;
+	for (uint32_t i = 0; i < m->nservices; i++)
+		calls += r->services[i].st.issued;
+	uint32_t pending = sim_event_slots(s);
+
+	/* The baseline holds as many pending events as the chain peaked at. */
+	double bare = bare_heap(pending, events);
+
+	double ev_rate = (double)events / dt;
+	printf("simulator benchmark (CPU seconds of one core)\n");
+	printf("  bare heap push/pop, %u pending:   %8.2f M events/s\n", pending,
+	       bare / 1e6);
+	printf("  3-service chain with sidecars:    %8.2f M events/s  (%.1f%% of bare; target >= 30%%)\n",
+	       ev_rate / 1e6, 100.0 * ev_rate / bare);
+	printf("  chain: %llu client requests (%llu service calls, %llu events) in %.2f s CPU, %.2f s wall\n",
+	       (unsigned long long)reqs, (unsigned long long)calls,
+	       (unsigned long long)events, dt, wall);
+	printf("  chain: %8.0f client requests/s; 1M requests take %.2f s (target < 3 s)\n",
+	       (double)reqs / dt, 1e6 * dt / (double)reqs);
+	printf("  simulated %.0f s of traffic in %.2f s: %.0fx real time\n",
+	       (double)r->end / 1e9, dt, (double)r->end / 1e9 / dt);
+	sim_free(s);
+	rec_free(r);
+	model_free(m);
+	return 0;
+}

@@ -1,0 +1,127 @@
+#!/bin/sh
+# Tests of the meshsim command line: exit statuses, messages, determinism.
+# Usage: MESHSIM=build/meshsim sh tests/cli_test.sh
+# Prints one line per check and ends with "N passed, N failed".
+set -u
+MESHSIM=${MESHSIM:-build/meshsim}
+MESHSIM=$(cd "$(dirname "$MESHSIM")" && pwd)/$(basename "$MESHSIM")
+top=$(pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { fail=$((fail + 1)); echo "FAILED: $1"; }
+
+# expect_rc WANT DESCRIPTION COMMAND...: run, compare the exit status.
+expect_rc() {
+	want=$1 desc=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$desc (exit $rc)"; else
+		bad "$desc: exit $rc, wanted $want"; sed 's/^/    /' "$tmp/err" | head -20; fi
+}
+
+# expect_text FILE TEXT DESCRIPTION: FILE contains TEXT.
+expect_text() {
+	if grep -qF -- "$2" "$1"; then ok "$3"; else
+		bad "$3: no \"$2\" in:"; sed 's/^/    /' "$1" | head -20; fi
+}
+
+expect_rc 0 "--version" "$MESHSIM" --version
+expect_text "$tmp/out" "meshsim " "--version prints the version"
+expect_rc 0 "--help" "$MESHSIM" --help
+expect_rc 0 "run --help" "$MESHSIM" run --help
+expect_text "$tmp/out" "--seed N" "run --help lists --seed"
+expect_rc 0 "check --help" "$MESHSIM" check --help
+expect_rc 2 "no command" "$MESHSIM"
+expect_rc 2 "unknown command" "$MESHSIM" frobnicate
+expect_rc 2 "run without FILE" "$MESHSIM" run
+expect_rc 2 "run with an unknown option" "$MESHSIM" run scenarios/quickstart.json --sead 3
+expect_rc 2 "run with a bad --seed" "$MESHSIM" run scenarios/quickstart.json --seed -1
+expect_rc 2 "run with a bad --duration" "$MESHSIM" run scenarios/quickstart.json --duration 10
+
+# Every bundled scenario is valid.
+# shellcheck disable=SC2046
+expect_rc 0 "check scenarios/*.json" "$MESHSIM" check $(ls scenarios/*.json | grep -v '\.schema\.json$')
+
+# A bad file: exit 2, every error, file and JSON path in each.
+cat >"$tmp/bad.json" <<'J'
+{ "duration": "10", "services": { "a": { "replica": 2, "script": [ { "call": "nope" } ] } },
+  "load": [ { "to": "a", "rps": 10 } ] }
+J
+expect_rc 2 "check a bad file" "$MESHSIM" check "$tmp/bad.json"
+expect_text "$tmp/err" "bad.json: duration: expected a duration" "error names file, path and what was expected"
+expect_text "$tmp/err" "found \"10\"" "error says what was found"
+expect_text "$tmp/err" "services.a.replica: unknown key \"replica\" (did you mean \"replicas\"?)" "unknown key suggests the right one"
+expect_text "$tmp/err" "services.a.script[0].call" "undefined service named with its path"
+expect_text "$tmp/err" "3 errors" "all errors reported at once"
+expect_rc 2 "run a bad file" "$MESHSIM" run "$tmp/bad.json" --out "$tmp/x"
+expect_rc 2 "check a missing file" "$MESHSIM" check "$tmp/missing.json"
+expect_text "$tmp/err" "missing.json: cannot open" "missing file named"
+expect_rc 2 "check several, one bad" "$MESHSIM" check scenarios/quickstart.json "$tmp/bad.json"
+expect_text "$tmp/out" "quickstart.json: ok" "the good one is still checked"
+
+# A run: summary on stdout, report.json where --out says, exit 0 when met.
+expect_rc 0 "run quickstart" "$MESHSIM" run scenarios/quickstart.json --out "$tmp/q1"
+expect_text "$tmp/out" "verdict: PASS" "summary shows the verdict"
+expect_text "$tmp/out" "in_flight" "summary shows the outcomes adding up"
+expect_text "$tmp/q1/report.json" "\"schema_version\": 1" "report.json has its schema version"
+expect_text "$tmp/q1/report.json" "\"accounted\": true" "report.json accounts for every request"
+
+# Same seed, same bytes; another seed, other bytes.
+"$MESHSIM" run scenarios/quickstart.json --out "$tmp/q2" --quiet
+if cmp -s "$tmp/q1/report.json" "$tmp/q2/report.json"; then ok "same seed gives the same bytes"; else bad "same seed gave other bytes"; fi
+"$MESHSIM" run scenarios/quickstart.json --out "$tmp/q3" --quiet --seed 99
+if cmp -s "$tmp/q1/report.json" "$tmp/q3/report.json"; then bad "--seed changed nothing"; else ok "--seed gives other bytes"; fi
+expect_text "$tmp/q3/report.json" "\"seed\": 99" "report records the seed used"
+
+# --duration overrides the scenario's.
+expect_rc 0 "run with --duration" "$MESHSIM" run scenarios/quickstart.json --out "$tmp/q4" --duration 5s --quiet
+expect_text "$tmp/q4/report.json" "\"duration_s\": 5" "report records the duration used"
+
+# Default output folder: named after the scenario, in the current folder.
+(cd "$tmp" && "$MESHSIM" run "$top/scenarios/quickstart.json" --quiet >/dev/null 2>&1)
+if [ -f "$tmp/quickstart/report.json" ]; then ok "default --out is ./NAME"; else bad "no ./quickstart/report.json by default"; fi
+
+# A missed objective: exit 1 and the summary says which.
+cat >"$tmp/miss.json" <<'J'
+{ "name": "miss", "duration": "2s", "services": { "a": { "latency": "20ms" } },
+  "load": [ { "to": "a", "rps": 50 } ],
+  "expect": { "p50": "<= 10ms", "success_rate": ">= 99%" } }
+J
+expect_rc 1 "run with a missed objective" "$MESHSIM" run "$tmp/miss.json" --out "$tmp/m"
+expect_text "$tmp/out" "MISSED  overall                  p50" "summary names the missed objective"
+expect_text "$tmp/out" "verdict: FAIL (1 of 2 objectives met)" "summary counts met objectives"
+expect_text "$tmp/m/report.json" "\"verdict\": \"fail\"" "report.json says fail"
+
+# The JSON Schema agrees with the loader on every bundled scenario, and
+# rejects a typo. Needs Python's jsonschema; without it this is skipped (and
+# says so), since the loader, not the schema, is what meshsim trusts.
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	cat >"$tmp/typo.json" <<'J'
+{ "duration": "1s", "services": { "a": { "replica": 2 } }, "load": [ { "to": "a", "rps": 1 } ] }
+J
+	if python3 - scenarios/scenario.schema.json "$tmp/typo.json" scenarios/*.json tests/golden/golden.json >"$tmp/schema.out" 2>&1 <<'P'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+bad = list(v.iter_errors(json.load(open(sys.argv[2]))))
+assert bad, "the schema accepted a typo"
+for f in sys.argv[3:]:
+    if f.endswith(".schema.json"):
+        continue
+    errs = list(v.iter_errors(json.load(open(f))))
+    assert not errs, f + ": " + "; ".join(e.message for e in errs)
+P
+	then ok "the schema accepts every bundled scenario and rejects a typo"
+	else bad "schema check:"; sed 's/^/    /' "$tmp/schema.out" | tail -5; fi
+else
+	echo "skipped: schema check (python3 jsonschema not installed)"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,16 @@
+/* The Check suites of the unit-test runner, one per tests/check_<module>.c. */
+#ifndef SUITES_H
+#define SUITES_H
+
+#include <check.h>
+
+Suite *heap_suite(void);
+Suite *rng_suite(void);
+Suite *dist_suite(void);
+Suite *hist_suite(void);
+Suite *scenario_suite(void);
+Suite *sim_suite(void);
+Suite *queueing_suite(void);
+Suite *golden_suite(void);
+
+#endif
