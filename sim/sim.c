@@ -39,6 +39,11 @@ struct sim {
 	mesh_time end;         /* duration + drain */
 	int failed;            /* ran out of memory */
 	int stalled;           /* virtual time stopped advancing */
+	/* The event being run is still at the top of the heap: the first
+	 * event it schedules takes its slot in one sift (most events
+	 * schedule exactly one), and if it schedules none it is popped
+	 * after it returns. */
+	int top_done;
 
 	sim_event **chunks;
 	uint32_t nchunks, nevents, free_head;
@@ -100,6 +105,16 @@ static void ev_release(sim *s, sim_event *e)
 	s->free_head = e->self;
 }
 
+/* Schedule e at its key. */
+static int ev_push(sim *s, sim_event *e)
+{
+	if (s->top_done) {
+		s->top_done = 0;
+		return sim_heap_replace_top(&s->heap, &e->node);
+	}
+	return sim_heap_push(&s->heap, &e->node);
+}
+
 /* ---- the environment ---- */
 
 static mesh_time env_now(mesh_env *env)
@@ -123,7 +138,7 @@ static uint64_t env_timer_start(mesh_env *env, mesh_time delay,
 	e->fn = fn;
 	e->arg = arg;
 	e->node.key = s->now + delay;
-	if (sim_heap_push(&s->heap, &e->node) < 0) {
+	if (ev_push(s, e) < 0) {
 		ev_release(s, e);
 		s->failed = 1;
 		return 0;
@@ -168,7 +183,7 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 	e->agent = dst;
 	e->msg = *m;
 	e->node.key = s->now + delay + hop;
-	if (sim_heap_push(&s->heap, &e->node) < 0) {
+	if (ev_push(s, e) < 0) {
 		ev_release(s, e);
 		s->failed = 1;
 	}
@@ -338,7 +353,6 @@ int sim_run(sim *s)
 		sim_heap_node *n = sim_heap_peek(&s->heap);
 		if (!n || n->key > s->end || s->failed)
 			break;
-		sim_heap_pop(&s->heap);
 		sim_event *e = (sim_event *)n;
 		/* A loop that costs no time (a closed-loop client with no
 		 * think time over a path with no latency) would spin forever
@@ -353,6 +367,9 @@ int sim_run(sim *s)
 		s->now = n->key;
 		last = s->now;
 		s->processed++;
+		/* The event stays at the top while it runs (see top_done);
+		 * its record is free for reuse at once. */
+		s->top_done = 1;
 		if (e->kind == EV_TIMER) {
 			mesh_agent *a = e->agent;
 			mesh_timer_fn fn = e->fn;
@@ -364,6 +381,10 @@ int sim_run(sim *s)
 			mesh_agent *a = e->agent;
 			ev_release(s, e);
 			a->ops->on_msg(a, &msg);
+		}
+		if (s->top_done) {
+			s->top_done = 0;
+			sim_heap_pop(&s->heap);
 		}
 		if (s->progress && (s->processed & ((1u << 20) - 1)) == 0)
 			s->progress(s->progress_arg, s->now, s->processed,

@@ -103,6 +103,19 @@ sim_heap_node *sim_heap_pop(sim_heap *h)
 	return top;
 }
 
+int sim_heap_replace_top(sim_heap *h, sim_heap_node *n)
+{
+	assert(h->len > 0);
+	sim_heap_node *top = h->a[0].n;
+	n->seq = h->next_seq++;
+	sim_heap_slot v = {n->key, n->seq, n};
+	/* n may be the old top itself, reused by its owner: mark the old top
+	 * out first, so that placing n sets its slot last. */
+	top->index = SIM_HEAP_NONE;
+	sift_down(h, 0, v);
+	return 0;
+}
+
 void sim_heap_remove(sim_heap *h, sim_heap_node *n)
 {
 	uint32_t i = n->index;

@@ -56,6 +56,11 @@ static inline sim_heap_node *sim_heap_peek(const sim_heap *h)
 /* Remove and return the smallest node, or NULL when empty. */
 sim_heap_node *sim_heap_pop(sim_heap *h);
 
+/* Replace the smallest node with n (whose key the caller has set) in one
+ * sift: cheaper than a pop and a push. The old top is out of the heap
+ * afterwards. h must not be empty. Returns 0 (it never allocates). */
+int sim_heap_replace_top(sim_heap *h, sim_heap_node *n);
+
 /* Remove n, which must be in h. */
 void sim_heap_remove(sim_heap *h, sim_heap_node *n);
 

@@ -34,8 +34,10 @@ typedef struct node {
 } node;
 
 /* Hold `size` pending events; pop the earliest and push it back later,
- * `events` times. Returns events per CPU second. */
-static double bare_heap(uint32_t size, uint64_t events)
+ * `events` times (with `fused`, in one sim_heap_replace_top, as the
+ * simulator does for an event that schedules one more). Returns events per
+ * CPU second. */
+static double bare_heap(uint32_t size, uint64_t events, int fused)
 {
 	sim_heap h;
 	sim_heap_init(&h);
@@ -49,10 +51,17 @@ static double bare_heap(uint32_t size, uint64_t events)
 	double t0 = cpu_now();
 	uint64_t sink = 0;
 	for (uint64_t i = 0; i < events; i++) {
-		sim_heap_node *n = sim_heap_pop(&h);
-		sink += n->key;
-		n->key += (rng_next(&r) >> 44) + 1;
-		sim_heap_push(&h, n);
+		if (fused) {
+			sim_heap_node *n = sim_heap_peek(&h);
+			sink += n->key;
+			n->key += (rng_next(&r) >> 44) + 1;
+			sim_heap_replace_top(&h, n);
+		} else {
+			sim_heap_node *n = sim_heap_pop(&h);
+			sink += n->key;
+			n->key += (rng_next(&r) >> 44) + 1;
+			sim_heap_push(&h, n);
+		}
 	}
 	double dt = cpu_now() - t0;
 	if (sink == 42)
@@ -74,10 +83,15 @@ static const char *chain_json =
 	"  \"c\": {\"replicas\": 3, \"concurrency\": 64, \"latency\": {\"dist\": \"exponential\", \"mean\": \"2ms\"}}},"
 	" \"load\": [{\"to\": \"a\", \"rps\": 5000}]}";
 
-int main(int argc, char **argv)
+typedef struct chain_result {
+	double cpu, wall;
+	uint64_t events, reqs, calls;
+	uint32_t pending;
+	double simulated;
+} chain_result;
+
+static int run_chain(const char *dur, chain_result *out)
 {
-	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-	const char *dur = quick ? "20s" : "200s"; /* 100k or 1M requests */
 	char json[2048];
 	snprintf(json, sizeof json, chain_json, dur);
 	scn_errors e = {0};
@@ -85,44 +99,73 @@ int main(int argc, char **argv)
 	if (!m) {
 		for (size_t i = 0; i < e.n; i++)
 			fprintf(stderr, "%s\n", e.msg[i]);
-		return 2;
+		scn_errors_free(&e);
+		return -1;
 	}
 	rec *r = rec_new(m);
 	sim *s = sim_new(m, m->seed, r);
 	struct timespec w0, w1;
 	clock_gettime(CLOCK_MONOTONIC, &w0);
 	double t0 = cpu_now();
-	if (sim_run(s) < 0)
-		return 3;
-	double dt = cpu_now() - t0;
+	int rc = sim_run(s);
+	out->cpu = cpu_now() - t0;
 	clock_gettime(CLOCK_MONOTONIC, &w1);
-	double wall = (double)(w1.tv_sec - w0.tv_sec) +
-		      (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
-	uint64_t events = sim_events(s);
-	uint64_t reqs = r->overall.issued;
-	uint64_t calls = 0;
+	out->wall = (double)(w1.tv_sec - w0.tv_sec) +
+		    (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
+	out->events = sim_events(s);
+	out->reqs = r->overall.issued;
+	out->calls = 0;
 	for (uint32_t i = 0; i < m->nservices; i++)
-		calls += r->services[i].st.issued;
-	uint32_t pending = sim_event_slots(s);
-
-	/* The baseline holds as many pending events as the chain peaked at. */
-	double bare = bare_heap(pending, events);
-
-	double ev_rate = (double)events / dt;
-	printf("simulator benchmark (CPU seconds of one core)\n");
-	printf("  bare heap push/pop, %u pending:   %8.2f M events/s\n", pending,
-	       bare / 1e6);
-	printf("  3-service chain with sidecars:    %8.2f M events/s  (%.1f%% of bare; target >= 30%%)\n",
-	       ev_rate / 1e6, 100.0 * ev_rate / bare);
-	printf("  chain: %llu client requests (%llu service calls, %llu events) in %.2f s CPU, %.2f s wall\n",
-	       (unsigned long long)reqs, (unsigned long long)calls,
-	       (unsigned long long)events, dt, wall);
-	printf("  chain: %8.0f client requests/s; 1M requests take %.2f s (target < 3 s)\n",
-	       (double)reqs / dt, 1e6 * dt / (double)reqs);
-	printf("  simulated %.0f s of traffic in %.2f s: %.0fx real time\n",
-	       (double)r->end / 1e9, dt, (double)r->end / 1e9 / dt);
+		out->calls += r->services[i].st.issued;
+	out->pending = sim_event_slots(s);
+	out->simulated = (double)r->end / 1e9;
 	sim_free(s);
 	rec_free(r);
 	model_free(m);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	/* --quick: 100k requests once, for callgrind. Otherwise 1M requests,
+	 * best of three (the least disturbed run of a noisy machine), and the
+	 * baselines best of three too. */
+	int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	const char *dur = quick ? "20s" : "200s";
+	int rounds = quick ? 1 : 3;
+	chain_result best = {0};
+	for (int k = 0; k < rounds; k++) {
+		chain_result c;
+		if (run_chain(dur, &c) < 0)
+			return 3;
+		if (k == 0 || c.cpu < best.cpu)
+			best = c;
+	}
+	/* The baselines hold as many pending events as the chain peaked at. */
+	double bare = 0, fused = 0;
+	for (int k = 0; k < rounds; k++) {
+		double b = bare_heap(best.pending, best.events, 0);
+		double f = bare_heap(best.pending, best.events, 1);
+		bare = b > bare ? b : bare;
+		fused = f > fused ? f : fused;
+	}
+	double ev_rate = (double)best.events / best.cpu;
+	printf("simulator benchmark (CPU seconds of one core, best of %d)\n", rounds);
+	printf("  bare heap pop + push, %u pending:      %8.2f M events/s\n",
+	       best.pending, bare / 1e6);
+	printf("  bare heap replace-top, %u pending:     %8.2f M events/s\n",
+	       best.pending, fused / 1e6);
+	printf("  3-service chain with sidecars:         %8.2f M events/s\n",
+	       ev_rate / 1e6);
+	printf("  ratio chain / bare pop+push:  %5.1f%%  (target >= 30%%)\n",
+	       100.0 * ev_rate / bare);
+	printf("  ratio chain / bare replace-top: %5.1f%%\n", 100.0 * ev_rate / fused);
+	printf("  chain: %llu client requests (%llu service calls, %llu events) in %.2f s CPU, %.2f s wall\n",
+	       (unsigned long long)best.reqs, (unsigned long long)best.calls,
+	       (unsigned long long)best.events, best.cpu, best.wall);
+	printf("  chain: %.0f client requests/s; 1M requests take %.2f s (target < 3 s)\n",
+	       (double)best.reqs / best.cpu, 1e6 * best.cpu / (double)best.reqs);
+	printf("  simulated %.0f s of traffic in %.2f s: %.0fx real time\n",
+	       best.simulated, best.cpu, best.simulated / best.cpu);
 	return 0;
 }

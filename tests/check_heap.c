@@ -163,6 +163,30 @@ START_TEST(test_interleaved_matches_sorted_model)
 }
 END_TEST
 
+START_TEST(test_replace_top)
+{
+	/* Replacing the top, also with the top's own node given a later key,
+	 * keeps the order a pop and a push would give. */
+	sim_heap h;
+	sim_heap_init(&h);
+	item it[4] = {{.n.key = 10}, {.n.key = 20}, {.n.key = 30}, {.n.key = 25}};
+	for (int i = 0; i < 3; i++)
+		sim_heap_push(&h, &it[i].n);
+	sim_heap_replace_top(&h, &it[3].n); /* 10 out, 25 in */
+	ck_assert(!sim_heap_contains(&it[0].n));
+	ck_assert_ptr_eq(sim_heap_peek(&h), &it[1].n);
+	it[1].n.key = 40; /* the top's owner reuses it */
+	sim_heap_node *top = sim_heap_peek(&h);
+	sim_heap_replace_top(&h, top);
+	ck_assert(sim_heap_contains(&it[1].n));
+	ck_assert_ptr_eq(sim_heap_pop(&h), &it[3].n);
+	ck_assert_ptr_eq(sim_heap_pop(&h), &it[2].n);
+	ck_assert_ptr_eq(sim_heap_pop(&h), &it[1].n);
+	ck_assert_ptr_null(sim_heap_pop(&h));
+	sim_heap_free(&h);
+}
+END_TEST
+
 Suite *heap_suite(void)
 {
 	Suite *s = suite_create("heap");
@@ -172,6 +196,7 @@ Suite *heap_suite(void)
 	tcase_add_test(tc, test_remove_anywhere);
 	tcase_add_test(tc, test_remove_last_and_top);
 	tcase_add_test(tc, test_interleaved_matches_sorted_model);
+	tcase_add_test(tc, test_replace_top);
 	suite_add_tcase(s, tc);
 	return s;
 }
