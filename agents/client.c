@@ -39,9 +39,7 @@ static void on_response(client_agent *c, const mesh_msg *m)
 		return; /* it timed out already; the late answer is dropped */
 	if (q->timer)
 		env->ops->timer_cancel(env, q->timer);
-	enum mesh_outcome o = m->status >= 200 && m->status < 300
-				      ? MESH_OK
-				      : MESH_HTTP_ERROR;
+	enum mesh_outcome o = mesh_classify(m);
 	rec_client_done(env->rec, c->index, q->intended, mesh_now(env), o,
 			m->status);
 	uint32_t user = q->user;
@@ -74,9 +72,17 @@ static void send_one(client_agent *c, mesh_time intended, uint32_t user)
 	if (d->timeout != MESH_NEVER)
 		q->timer = env->ops->timer_start(env, d->timeout, &c->base,
 						 timed_out, tag);
-	mesh_msg m = {.kind = MESH_REQ, .route = d->route, .from = c->base.id,
-		      .tag = tag, .size = d->request_size,
+	mesh_msg m = {.kind = MESH_REQ, .method = d->method, .route = d->route,
+		      .from = c->base.id, .headers = d->headers, .tag = tag,
+		      .size = d->request_size,
 		      .req_id = ((uint64_t)c->index << 40) | ++c->next_req_id};
+	/* A user id for ring hashing: the header's name index in the top
+	 * byte, the id below (see sidecar.c, hash_key). */
+	if (d->user_header != MODEL_NONE && d->user_count)
+		m.user = (d->user_header + 1) << 24 |
+			 (uint32_t)rng_below(&c->rng, d->user_count < (1u << 24)
+							       ? d->user_count
+							       : (1u << 24));
 	env->ops->send(env, &c->base, c->sidecar, &m, 0);
 }
 

@@ -28,11 +28,36 @@ typedef uint64_t mesh_time;
  * `route` indexes model->routes. */
 enum mesh_msg_kind { MESH_REQ = 1, MESH_RESP = 2 };
 
+enum mesh_method {
+	METHOD_GET = 0, METHOD_POST, METHOD_PUT, METHOD_DELETE, METHOD_PATCH,
+	METHOD_HEAD, METHOD_OPTIONS, METHOD_COUNT
+};
+
+/* Why a response is what it is, as Envoy's response flags say: set by the
+ * sidecar (or host) that made the response up instead of the service. */
+enum mesh_flag {
+	MESH_RF_UO = 1 << 0,   /* upstream overflow: a circuit breaker said no */
+	MESH_RF_UF = 1 << 1,   /* upstream connection failure */
+	MESH_RF_UR = 1 << 2,   /* upstream reset before a response */
+	MESH_RF_UT = 1 << 3,   /* upstream request timeout (route timeout) */
+	MESH_RF_URX = 1 << 4,  /* retries exhausted (or budget) */
+	MESH_RF_UH = 1 << 5,   /* no healthy upstream */
+	MESH_RF_FI = 1 << 6,   /* fault injected: abort */
+	MESH_RF_DI = 1 << 7,   /* fault injected: delay */
+	MESH_RF_RL = 1 << 8,   /* rejected by a retry budget (overflow) */
+};
+
 typedef struct mesh_msg {
 	uint8_t kind;       /* MESH_REQ or MESH_RESP */
-	uint16_t status;    /* HTTP status of a response; 0 in a request */
+	uint8_t method;     /* enum mesh_method */
+	uint16_t status;    /* HTTP status of a response; 0 in a request, and
+			     * 0 in a response that is a reset */
 	uint32_t route;     /* route id: destination service and path */
 	uint32_t from;      /* sending agent */
+	uint32_t flags;     /* enum mesh_flag bits of a response */
+	uint32_t user;      /* a user id for ring hashing: (header name index
+			     * + 1) << 24 | id; 0: none (see client.c) */
+	uint64_t headers;   /* bit i: carries model header pair i */
 	uint64_t tag;       /* requester's correlation tag, echoed in the reply */
 	uint64_t size;      /* body bytes */
 	uint64_t req_id;    /* end-to-end request id (x-request-id) */
@@ -42,10 +67,32 @@ typedef struct mesh_msg {
 enum mesh_outcome {
 	MESH_OK = 0,        /* 2xx response */
 	MESH_HTTP_ERROR,    /* a response with a status outside 2xx */
-	MESH_TIMEOUT,       /* the requester gave up waiting */
-	MESH_REJECTED,      /* refused locally before it was sent (a limit) */
+	MESH_TIMEOUT,       /* the requester gave up waiting, or a sidecar's
+			     * route timeout answered 504 */
+	MESH_RESET,         /* the connection was reset before a response */
+	MESH_CONNECT_FAIL,  /* no connection could be made */
+	MESH_REJECTED,      /* refused locally: a client limit, a circuit
+			     * breaker or a retry budget overflowed */
 	MESH_OUTCOME_COUNT
 };
+
+/* The outcome a response stands for, from its status and flags. A sidecar
+ * turns an upstream reset or connection failure into a 503 for its app, as
+ * Envoy does; the flags keep the cause. */
+static inline enum mesh_outcome mesh_classify(const mesh_msg *r)
+{
+	if (r->status >= 200 && r->status < 300)
+		return MESH_OK;
+	if (r->flags & (MESH_RF_UO | MESH_RF_RL))
+		return MESH_REJECTED;
+	if (r->flags & MESH_RF_UT)
+		return MESH_TIMEOUT;
+	if (r->flags & MESH_RF_UF)
+		return MESH_CONNECT_FAIL;
+	if (r->flags & MESH_RF_UR)
+		return MESH_RESET;
+	return MESH_HTTP_ERROR;
+}
 /* In flight at the end of a run is not an outcome an agent records: the
  * recorder derives it as issued minus completed. */
 
@@ -94,6 +141,8 @@ struct mesh_env {
 	const mesh_env_ops *ops;
 	struct rec *rec;            /* where agents record outcomes */
 	const struct model *model;  /* the scenario, read-only */
+	const uint8_t *faults_on;   /* [model->nfaults]: 1 while fault i is on;
+				     * the host switches them on schedule */
 };
 
 static inline mesh_time mesh_now(mesh_env *e) { return e->ops->now(e); }

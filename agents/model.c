@@ -9,10 +9,40 @@ const char *mesh_outcome_name(enum mesh_outcome o)
 	case MESH_OK: return "success";
 	case MESH_HTTP_ERROR: return "http_error";
 	case MESH_TIMEOUT: return "timeout";
+	case MESH_RESET: return "reset";
+	case MESH_CONNECT_FAIL: return "connect_failure";
 	case MESH_REJECTED: return "rejected";
 	case MESH_OUTCOME_COUNT: break;
 	}
 	return "?";
+}
+
+static void behavior_free(model_behavior *b)
+{
+	for (uint32_t j = 0; j < b->nsteps; j++) {
+		free(b->steps[j].routes);
+		free(b->steps[j].sizes);
+	}
+	free(b->steps);
+	free(b->errors);
+}
+
+static void match_free(model_match *mt)
+{
+	free(mt->route_ok);
+	free(mt->hdr_any);
+}
+
+static void policy_free(model_policy *p)
+{
+	for (uint32_t i = 0; i < p->nrules; i++) {
+		model_rule *r = &p->rules[i];
+		for (uint32_t k = 0; k < r->nmatches; k++)
+			match_free(&r->matches[k]);
+		free(r->matches);
+		free(r->splits);
+	}
+	free(p->rules);
 }
 
 void model_free(model *m)
@@ -22,12 +52,12 @@ void model_free(model *m)
 	for (uint32_t i = 0; i < m->nservices; i++) {
 		model_service *s = &m->services[i];
 		free(s->name);
-		for (uint32_t j = 0; j < s->nsteps; j++) {
-			free(s->steps[j].routes);
-			free(s->steps[j].sizes);
+		for (uint32_t v = 0; v < s->nversions; v++) {
+			free(s->versions[v].name);
+			behavior_free(&s->versions[v].b);
 		}
-		free(s->steps);
-		free(s->errors);
+		free(s->versions);
+		policy_free(&s->policy);
 	}
 	free(m->services);
 	for (uint32_t i = 0; i < m->nroutes; i++)
@@ -41,9 +71,115 @@ void model_free(model *m)
 	for (uint32_t i = 0; i < m->nobjectives; i++)
 		free(m->objectives[i].text);
 	free(m->objectives);
+	for (uint32_t i = 0; i < m->nheaders; i++) {
+		free(m->headers[i].name);
+		free(m->headers[i].value);
+	}
+	free(m->headers);
+	for (uint32_t i = 0; i < m->nheader_names; i++)
+		free(m->header_names[i]);
+	free(m->header_names);
+	for (uint32_t i = 0; i < m->nfaults; i++) {
+		free(m->faults[i].label);
+		free(m->faults[i].side);
+		match_free(&m->faults[i].match);
+	}
+	free(m->faults);
+	free(m->defaults);
 	free(m->name);
 	free(m->file);
 	free(m);
+}
+
+/*
+ * The presets: what each mesh does when a user configures nothing, from
+ * its documentation.
+ *
+ * envoy: a route timeout of 15s; no retries unless a retry policy is set;
+ *   circuit breakers at 1024 connections, 1024 pending, 1024 requests and 3
+ *   concurrent retries; ROUND_ROBIN; panic threshold 50%; connect timeout
+ *   5s; outlier detection off (when turned on: 5 consecutive 5xx, gateway
+ *   errors not enforced, 10s interval, 30s base ejection, 300s maximum,
+ *   10% maximum ejected).
+ * istio: no route timeout; retries 2 times on connect-failure,
+ *   refused-stream and 503 (retriable-status-codes), to another host, with
+ *   Envoy's 25ms backoff; breakers effectively unlimited (Istio sets them to
+ *   2^32-1); LEAST_REQUEST; connect timeout 10s; outlier detection off
+ *   (when on: consecutive5xxErrors 5, 10s, 30s, maxEjectionPercent 10).
+ * linkerd: no timeout; no retries unless a route is marked retryable, and
+ *   then under a retry budget of 20% extra load, at least 10 retries per
+ *   second, over a 10s window; peak-EWMA balancing; no panic mode; connect
+ *   timeout 1s; no outlier ejection.
+ * none: a plain forwarder: round robin, no timeout, no retries, no
+ *   breakers (the network still has Envoy's 5s connect timeout, and the
+ *   50% panic threshold applies once outlier detection is turned on).
+ * In every preset a retry policy that gives no "attempts" retries once
+ * (Envoy's num_retries default); only Istio's sends retries to other hosts
+ * by default (other_host), as Istio installs the previous_hosts predicate.
+ */
+int model_policy_preset(model_policy *p, const char *name)
+{
+	model_policy q;
+	memset(&q, 0, sizeof q);
+	q.timeout = MESH_NEVER;
+	q.connect_timeout = 5 * MESH_S;
+	q.retry.per_try_timeout = MESH_NEVER;
+	q.retry.backoff_base = 25 * MESH_MS;
+	q.retry.backoff_max = 250 * MESH_MS;
+	q.retry.other_host = 0;
+	q.retry.budget = BUDGET_NONE;
+	q.retry.budget_percent = 20.0;
+	q.retry.min_concurrency = 3;
+	q.retry.ratio = 0.2;
+	q.retry.min_per_second = 10.0;
+	q.retry.ttl = 10 * MESH_S;
+	q.breaker.max_connections = MODEL_UNLIMITED;
+	q.breaker.max_pending = MODEL_UNLIMITED;
+	q.breaker.max_requests = MODEL_UNLIMITED;
+	q.breaker.max_retries = MODEL_UNLIMITED;
+	q.outlier.enabled = 0;
+	q.outlier.consecutive_5xx = 5;
+	q.outlier.consecutive_gateway = 0;
+	q.outlier.interval = 10 * MESH_S;
+	q.outlier.base_ejection = 30 * MESH_S;
+	q.outlier.max_ejection = 300 * MESH_S;
+	q.outlier.max_ejection_percent = 10.0;
+	q.lb = LB_ROUND_ROBIN;
+	q.choice_count = 2;
+	q.ring_header = MODEL_NONE;
+	q.panic_threshold = 50.0;
+
+	if (strcmp(name, "none") == 0) {
+		/* as set above */
+	} else if (strcmp(name, "envoy") == 0) {
+		q.timeout = 15 * MESH_S;
+		q.breaker.max_connections = 1024;
+		q.breaker.max_pending = 1024;
+		q.breaker.max_requests = 1024;
+		q.breaker.max_retries = 3;
+	} else if (strcmp(name, "istio") == 0) {
+		q.connect_timeout = 10 * MESH_S;
+		q.retry.attempts = 2;
+		q.retry.on = RETRY_CONNECT_FAILURE | RETRY_REFUSED_STREAM |
+			     RETRY_RETRIABLE_STATUS;
+		q.retry.statuses[0] = 503;
+		q.retry.nstatuses = 1;
+		q.retry.other_host = 1; /* Istio adds the previous_hosts predicate */
+		q.lb = LB_LEAST_REQUEST;
+	} else if (strcmp(name, "linkerd") == 0) {
+		q.connect_timeout = 1 * MESH_S;
+		q.retry.budget = BUDGET_LINKERD;
+		q.retry.on = RETRY_5XX;
+		q.lb = LB_PEAK_EWMA;
+		q.panic_threshold = 0.0;
+	} else {
+		return -1;
+	}
+	/* Keep rules the caller may already hold. */
+	q.rules = p->rules;
+	q.nrules = p->nrules;
+	*p = q;
+	return 0;
 }
 
 int model_route_intern(model *m, uint32_t service, const char *path)
@@ -80,6 +216,9 @@ const char *model_metric_name(enum model_metric k)
 	case METRIC_P99: return "p99";
 	case METRIC_P999: return "p999";
 	case METRIC_MAX: return "max";
+	case METRIC_RETRY_AMPLIFICATION: return "retry_amplification";
+	case METRIC_RECOVERS_WITHIN: return "recovers_within";
+	case METRIC_METASTABLE: return "metastable";
 	}
 	return "?";
 }
@@ -99,5 +238,6 @@ const char *model_op_name(enum model_op op)
 int model_metric_is_latency(enum model_metric k)
 {
 	return k == METRIC_MEAN || k == METRIC_P50 || k == METRIC_P90 ||
-	       k == METRIC_P99 || k == METRIC_P999 || k == METRIC_MAX;
+	       k == METRIC_P99 || k == METRIC_P999 || k == METRIC_MAX ||
+	       k == METRIC_RECOVERS_WITHIN;
 }

@@ -33,9 +33,8 @@ typedef struct model_error {
 	double probability;
 } model_error;
 
-typedef struct model_service {
-	char *name;
-	uint32_t replicas;
+/* What one instance does: its capacity and its script. */
+typedef struct model_behavior {
 	uint32_t concurrency;   /* workers per instance, or MODEL_UNLIMITED */
 	uint32_t queue;         /* waiting room per instance, or MODEL_UNLIMITED */
 	model_step *steps;
@@ -43,7 +42,143 @@ typedef struct model_service {
 	model_error *errors;
 	uint32_t nerrors;
 	uint64_t response_size; /* bytes */
+} model_behavior;
+
+/* A version (Istio's subset, a Deployment): its own behaviour and replicas.
+ * A service written without "versions" has one version, "default". The
+ * instances of a service are numbered across its versions in order:
+ * version v owns instances [first, first + replicas). */
+typedef struct model_version {
+	char *name;
+	uint32_t replicas;
+	uint32_t first;
+	model_behavior b;
+} model_version;
+
+/* ---- matching requests (Istio HTTPMatchRequest) ---- */
+
+/* Header (name, value) pairs that appear anywhere in the scenario are
+ * interned; pair i is bit i of a message's `headers` mask. */
+#define MODEL_MAX_HEADERS 64
+
+typedef struct model_header {
+	char *name;
+	char *value;
+} model_header;
+
+enum model_str_match { SM_EXACT = 1, SM_PREFIX, SM_SUFFIX, SM_REGEX, SM_PRESENT };
+
+/* One HTTPMatchRequest: every given condition must hold. The loader
+ * resolves path conditions into a per-route table and header conditions
+ * into masks of pairs, so matching a request costs a few AND operations. */
+typedef struct model_match {
+	uint8_t *route_ok;      /* [nroutes] 1 if the route's path matches; NULL:
+				 * no path condition */
+	uint32_t methods;       /* bit per enum mesh_method; 0: any method */
+	uint64_t *hdr_any;      /* [nhdr] condition k holds when the request
+				 * carries one of the pairs in hdr_any[k] */
+	uint32_t nhdr;
+} model_match;
+
+/* ---- mesh policy, per destination service ---- */
+
+enum model_lb {
+	LB_ROUND_ROBIN = 1, /* Envoy ROUND_ROBIN */
+	LB_RANDOM,          /* Envoy RANDOM */
+	LB_LEAST_REQUEST,   /* Envoy LEAST_REQUEST: power of two choices */
+	LB_PEAK_EWMA,       /* Linkerd: P2C over peak-EWMA latency x load */
+	LB_RING_HASH,       /* Envoy RING_HASH on a request header */
+};
+
+/* Which failures a retry policy retries (Envoy x-envoy-retry-on). */
+enum model_retry_on {
+	RETRY_5XX = 1 << 0,              /* any 5xx, resets, connect failures */
+	RETRY_GATEWAY_ERROR = 1 << 1,    /* 502, 503, 504 */
+	RETRY_RESET = 1 << 2,            /* upstream reset, no response */
+	RETRY_CONNECT_FAILURE = 1 << 3,  /* connection failure or timeout */
+	RETRY_RETRIABLE_STATUS = 1 << 4, /* statuses in model_retry.statuses */
+	RETRY_RETRIABLE_4XX = 1 << 5,    /* 409 */
+	RETRY_REFUSED_STREAM = 1 << 6,   /* refused before processing (overflow) */
+};
+
+enum model_budget { BUDGET_NONE = 0, BUDGET_ENVOY, BUDGET_LINKERD };
+
+typedef struct model_retry {
+	uint32_t attempts;           /* retries after the first try (Istio
+				      * "attempts", Envoy num_retries); 0: none */
+	mesh_time per_try_timeout;   /* MESH_NEVER: none */
+	uint32_t on;                 /* enum model_retry_on bits */
+	uint16_t statuses[16];       /* retriable status codes */
+	uint32_t nstatuses;
+	mesh_time backoff_base;      /* Envoy default 25ms */
+	mesh_time backoff_max;       /* Envoy default 10 x base */
+	int other_host;              /* Envoy previous_hosts predicate */
+	enum model_budget budget;
+	double budget_percent;       /* Envoy: of active requests (20) */
+	uint32_t min_concurrency;    /* Envoy: retries always allowed (3) */
+	double ratio;                /* Linkerd: retries per request (0.2) */
+	double min_per_second;       /* Linkerd: retries always allowed (10) */
+	mesh_time ttl;               /* Linkerd: window (10s) */
+} model_retry;
+
+typedef struct model_breaker {   /* Envoy circuit_breakers thresholds */
+	uint32_t max_connections;    /* 1024 */
+	uint32_t max_pending;        /* 1024 */
+	uint32_t max_requests;       /* 1024 */
+	uint32_t max_retries;        /* 3 */
+} model_breaker;
+
+typedef struct model_outlier {   /* Envoy outlier_detection */
+	int enabled;
+	uint32_t consecutive_5xx;       /* 0: off */
+	uint32_t consecutive_gateway;   /* 0: off */
+	mesh_time interval;             /* 10s */
+	mesh_time base_ejection;        /* 30s */
+	mesh_time max_ejection;         /* 300s */
+	double max_ejection_percent;    /* 10 */
+} model_outlier;
+
+typedef struct model_split {
+	uint32_t version;   /* index in the destination's versions */
+	double weight;
+} model_split;
+
+/* An Istio VirtualService http[] entry: the first rule whose match holds
+ * routes the request over its split; per-rule timeout and retries replace
+ * the service's when set. */
+typedef struct model_rule {
+	model_match *matches;   /* any of them; none: every request */
+	uint32_t nmatches;
+	model_split *splits;
+	uint32_t nsplits;
+	int has_timeout;
+	mesh_time timeout;
+	int has_retry;
+	model_retry retry;
+} model_rule;
+
+typedef struct model_policy {
+	mesh_time timeout;           /* route timeout over all tries; MESH_NEVER */
+	mesh_time connect_timeout;   /* a connection that gets no answer fails
+				      * after this (partitions) */
+	model_retry retry;
+	model_breaker breaker;
+	model_outlier outlier;
+	enum model_lb lb;
+	uint32_t choice_count;       /* least request: 2 */
+	uint32_t ring_header;        /* ring hash: index into model->header_names */
+	double panic_threshold;      /* percent; Envoy 50 */
+	model_rule *rules;
+	uint32_t nrules;
+} model_policy;
+
+typedef struct model_service {
+	char *name;
+	model_version *versions;
+	uint32_t nversions;
+	uint32_t replicas;      /* all versions together */
 	dist sidecar_latency;   /* this service's sidecars' processing time */
+	model_policy policy;    /* how callers' sidecars treat calls to it */
 } model_service;
 
 typedef struct model_route {
@@ -63,6 +198,11 @@ typedef struct model_client {
 	char *name;
 	enum model_client_kind kind;
 	uint32_t route;            /* what every request asks for */
+	uint8_t method;            /* enum mesh_method */
+	uint64_t headers;          /* pairs every request carries */
+	uint32_t user_header;      /* header name index carrying a random user
+				    * id, or MODEL_NONE */
+	uint32_t user_count;       /* ids drawn uniformly from [0, count) */
 	/* open loop */
 	enum model_arrival arrival;
 	model_phase *phases;
@@ -77,10 +217,65 @@ typedef struct model_client {
 	dist sidecar_latency;      /* the client's own sidecar */
 } model_client;
 
+/* ---- faults ---- */
+
+enum model_fault_kind {
+	FAULT_DELAY = 1,   /* callers' sidecars hold requests (Istio fault.delay) */
+	FAULT_ABORT,       /* callers' sidecars answer a status or reset */
+	FAULT_BLACKHOLE,   /* requests are swallowed: no answer ever */
+	FAULT_PARTITION,   /* no traffic between two sets of services */
+	FAULT_CRASH,       /* instances' apps die; back (empty) at the end */
+	FAULT_CAPACITY,    /* service time multiplied, workers removed */
+	FAULT_NETWORK,     /* extra hop latency, packet loss */
+};
+
+#define MODEL_ANY UINT32_MAX
+#define MODEL_NONE UINT32_MAX
+/* A fault's source: any caller, or only the load clients. */
+#define MODEL_CLIENTS (UINT32_MAX - 1)
+
+typedef struct model_fault {
+	enum model_fault_kind kind;
+	mesh_time start;
+	mesh_time end;             /* MESH_NEVER: until the run ends */
+	char *label;               /* for reports: "abort 503 catalog 50%" */
+	/* target: a destination service (and version or instance), and/or
+	 * a source (caller service or MODEL_CLIENTS) */
+	uint32_t service;          /* MODEL_ANY */
+	uint32_t version;          /* MODEL_ANY, or index in the service */
+	uint32_t instance;         /* MODEL_ANY, or index in the service */
+	uint32_t source;           /* MODEL_ANY, MODEL_CLIENTS or a service */
+	double percent;            /* of matching requests; 100 */
+	int has_match;
+	model_match match;         /* header and method conditions only */
+	/* delay */
+	dist delay;
+	/* abort */
+	uint16_t status;           /* 0 with reset */
+	int reset;
+	/* partition: side[s] is 0 (not in it), 1 or 2 */
+	uint8_t *side;             /* [nservices]; load clients are outside */
+	int one_way;               /* only side 1 -> side 2 is cut */
+	/* capacity */
+	double slowdown;           /* service time multiplier, >= 1 */
+	uint32_t workers_removed;  /* per instance, never below one left */
+	/* network: applies to hops into the target (or all hops) */
+	int has_latency;
+	dist latency;              /* added to each hop */
+	double loss;               /* per transmission (random model) */
+	int bursty;                /* Gilbert-Elliott instead */
+	double ge_p;               /* good -> bad per transmission */
+	double ge_r;               /* bad -> good per transmission */
+	double loss_bad;           /* loss in the bad state (good: `loss`) */
+	mesh_time rto;             /* first retransmission timeout (200ms) */
+} model_fault;
 enum model_metric {
 	METRIC_SUCCESS_RATE = 1, METRIC_ERROR_RATE, METRIC_ERRORS,
 	METRIC_TIMEOUTS, METRIC_REQUESTS, METRIC_MEAN, METRIC_P50, METRIC_P90,
 	METRIC_P99, METRIC_P999, METRIC_MAX,
+	METRIC_RETRY_AMPLIFICATION, /* attempts per request */
+	METRIC_RECOVERS_WITHIN,     /* ns after the last fault window ends */
+	METRIC_METASTABLE,          /* 1 when degraded after load and faults end */
 };
 enum model_op { OP_GE = 1, OP_GT, OP_LE, OP_LT, OP_EQ };
 enum model_scope { SCOPE_OVERALL = 1, SCOPE_SERVICE, SCOPE_CLIENT };
@@ -106,11 +301,32 @@ typedef struct model {
 	uint32_t nservices;
 	model_route *routes;
 	uint32_t nroutes;
+	model_header *headers;     /* interned (name, value) pairs */
+	uint32_t nheaders;
+	char **header_names;       /* interned names (ring hash, user ids) */
+	uint32_t nheader_names;
+	model_fault *faults;
+	uint32_t nfaults;
+	char *defaults;            /* preset applied: "none", "envoy", ... */
 	model_client *clients;
 	uint32_t nclients;
 	model_objective *objectives;
 	uint32_t nobjectives;
 } model;
+
+/* The version that instance `inst` (index within its service) belongs to. */
+static inline uint32_t model_version_of(const model_service *s, uint32_t inst)
+{
+	uint32_t v = 0;
+	while (v + 1 < s->nversions && inst >= s->versions[v + 1].first)
+		v++;
+	return v;
+}
+
+/* Fill p with a preset's documented defaults: "none" (a plain forwarder:
+ * round robin, no timeout, no retries, no limits), "envoy", "istio" or
+ * "linkerd". Returns 0, or -1 for an unknown name (p unchanged). */
+int model_policy_preset(model_policy *p, const char *name);
 
 /* Free everything m owns, and m itself. NULL is fine. */
 void model_free(model *m);

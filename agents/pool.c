@@ -17,7 +17,10 @@ void pool_destroy(pool *p)
 	for (uint32_t i = 0; i < p->nchunks; i++)
 		free(p->chunks[i]);
 	free(p->chunks);
-	pool_init(p, p->esize);
+	uint32_t esize = p->esize;
+	memset(p, 0, sizeof *p);
+	p->esize = esize;
+	p->free_head = POOL_NONE;
 }
 
 uint32_t pool_alloc(pool *p, void **out)
@@ -60,4 +63,13 @@ void pool_free(pool *p, uint32_t i)
 	h->next = p->free_head;
 	p->free_head = i;
 	p->live--;
+}
+
+void pool_free_all(pool *p)
+{
+	for (uint32_t i = 0; i < p->n; i++) {
+		pool_hdr *h = pool_at(p, i);
+		if (h->gen & 1)
+			pool_free(p, i);
+	}
 }

@@ -51,6 +51,10 @@ uint32_t pool_alloc(pool *p, void **out);
 /* Give record i back. Its tag goes stale. */
 void pool_free(pool *p, uint32_t i);
 
+/* Give back every live record. Their tags go stale, and stay stale: the
+ * generations go on, so no old tag can name a future record. */
+void pool_free_all(pool *p);
+
 /* The tag of live record i. Never 0. */
 static inline uint64_t pool_tag(const pool *p, uint32_t i)
 {

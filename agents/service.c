@@ -8,6 +8,8 @@ typedef struct svc_req {
 	uint32_t route;
 	uint64_t peer_tag;
 	uint64_t req_id;
+	uint64_t headers;
+	uint32_t user;
 	mesh_time arrived;
 	uint32_t step;        /* next script step */
 	uint32_t pending;     /* calls of the current step not yet answered */
@@ -31,6 +33,14 @@ static void answer(service_agent *a, uint32_t i, unsigned status,
 	a->base.env->ops->send(a->base.env, &a->base, peer, &r, 0);
 }
 
+static uint32_t workers(const service_agent *a)
+{
+	uint32_t c = a->def->concurrency;
+	if (c == MODEL_UNLIMITED || !a->workers_removed)
+		return c;
+	return a->workers_removed >= c ? 1 : c - a->workers_removed;
+}
+
 static void start(service_agent *a, uint32_t i)
 {
 	svc_req *q = pool_at(&a->reqs, i);
@@ -47,7 +57,7 @@ static void start(service_agent *a, uint32_t i)
  * request waiting, if any. */
 static void finish(service_agent *a, uint32_t i, int failed)
 {
-	const model_service *d = a->def;
+	const model_behavior *d = a->def;
 	unsigned status = 200;
 	uint64_t size = d->response_size;
 	if (failed) {
@@ -67,7 +77,8 @@ static void finish(service_agent *a, uint32_t i, int failed)
 	answer(a, i, status, size);
 	assert(a->busy > 0);
 	a->busy--;
-	if (a->qlen) {
+	/* After a capacity drop more workers may be busy than there are. */
+	if (a->qlen && (workers(a) == MODEL_UNLIMITED || a->busy < workers(a))) {
 		uint32_t n = a->qhead;
 		svc_req *w = pool_at(&a->reqs, n);
 		a->qhead = w->next;
@@ -81,7 +92,8 @@ static void work_done(mesh_agent *self, uint64_t arg)
 	service_agent *a = (service_agent *)self;
 	uint32_t i;
 	svc_req *q = pool_lookup(&a->reqs, arg, &i);
-	assert(q);
+	if (!q)
+		return; /* the instance crashed while this request worked */
 	q->step++;
 	run_script(a, i);
 }
@@ -91,12 +103,14 @@ static void run_script(service_agent *a, uint32_t i)
 {
 	svc_req *q = pool_at(&a->reqs, i);
 	mesh_env *env = a->base.env;
-	const model_service *d = a->def;
+	const model_behavior *d = a->def;
 
 	while (q->step < d->nsteps) {
 		const model_step *s = &d->steps[q->step];
 		if (s->kind == STEP_WORK) {
 			mesh_time t = dist_sample(&s->work, &a->rng);
+			if (a->slowdown > 1.0)
+				t = (mesh_time)((double)t * a->slowdown + 0.5);
 			if (t == 0) {
 				q->step++;
 				continue;
@@ -109,9 +123,13 @@ static void run_script(service_agent *a, uint32_t i)
 		q->failed = 0;
 		uint64_t tag = pool_tag(&a->reqs, i);
 		for (uint32_t k = 0; k < s->ncalls; k++) {
+			/* Calls carry the incoming request's headers on, as
+			 * an app that propagates tracing and baggage headers
+			 * does; header routing then works at every depth. */
 			mesh_msg m = {.kind = MESH_REQ, .route = s->routes[k],
 				      .from = a->base.id, .tag = tag,
-				      .size = s->sizes[k], .req_id = q->req_id};
+				      .size = s->sizes[k], .req_id = q->req_id,
+				      .headers = q->headers, .user = q->user};
 			env->ops->send(env, &a->base, a->sidecar, &m, 0);
 		}
 		return;
@@ -140,12 +158,14 @@ static void on_call_answer(service_agent *a, const mesh_msg *m)
 
 static void on_request(service_agent *a, const mesh_msg *m)
 {
-	const model_service *d = a->def;
+	const model_behavior *d = a->def;
 	mesh_env *env = a->base.env;
+	if (a->down)
+		return; /* its sidecar answers while the app is down */
 	a->ri->arrived++;
 
-	int can_start = d->concurrency == MODEL_UNLIMITED ||
-			a->busy < d->concurrency;
+	uint32_t w = workers(a);
+	int can_start = w == MODEL_UNLIMITED || a->busy < w;
 	if (!can_start && d->queue != MODEL_UNLIMITED && a->qlen >= d->queue) {
 		a->ri->queue_full++;
 		a->ri->by_status[503]++;
@@ -170,6 +190,8 @@ static void on_request(service_agent *a, const mesh_msg *m)
 	q->route = m->route;
 	q->peer_tag = m->tag;
 	q->req_id = m->req_id;
+	q->headers = m->headers;
+	q->user = m->user;
 	q->arrived = mesh_now(env);
 	if (can_start) {
 		start(a, i);
@@ -191,16 +213,21 @@ static void service_on_msg(mesh_agent *self, const mesh_msg *m)
 	service_agent *a = (service_agent *)self;
 	if (m->kind == MESH_REQ)
 		on_request(a, m);
-	else
+	else if (!a->down)
 		on_call_answer(a, m);
 }
 
 static const mesh_agent_ops service_ops = {.on_msg = service_on_msg};
 
 void service_init(service_agent *a, mesh_env *env, uint32_t id, uint32_t pod,
-		  const model_service *def, uint32_t sidecar, rec_instance *ri,
-		  uint64_t seed, const char *stream)
+		  const model_service *svc, const model_behavior *def,
+		  uint32_t sidecar, rec_instance *ri, uint64_t seed,
+		  const char *stream)
 {
+	a->svc = svc;
+	a->down = 0;
+	a->slowdown = 1.0;
+	a->workers_removed = 0;
 	a->base.ops = &service_ops;
 	a->base.env = env;
 	a->base.id = id;
@@ -210,7 +237,6 @@ void service_init(service_agent *a, mesh_env *env, uint32_t id, uint32_t pod,
 	a->busy = a->qlen = 0;
 	a->qhead = a->qtail = POOL_NONE;
 	a->ri = ri;
-	a->next_req_id = 0;
 	rng_stream(&a->rng, seed, stream);
 	pool_init(&a->reqs, sizeof(svc_req));
 }
@@ -218,4 +244,26 @@ void service_init(service_agent *a, mesh_env *env, uint32_t id, uint32_t pod,
 void service_destroy(service_agent *a)
 {
 	pool_destroy(&a->reqs);
+}
+
+void service_crash(service_agent *a)
+{
+	/* Forget every request: new generations make their tags, and so
+	 * their timers and late call answers, stale. */
+	pool_free_all(&a->reqs);
+	a->busy = a->qlen = 0;
+	a->qhead = a->qtail = POOL_NONE;
+	a->down = 1;
+	a->ri->crashes++;
+}
+
+void service_restart(service_agent *a)
+{
+	a->down = 0;
+}
+
+void service_set_capacity(service_agent *a, double slowdown, uint32_t removed)
+{
+	a->slowdown = slowdown < 1.0 ? 1.0 : slowdown;
+	a->workers_removed = removed;
 }

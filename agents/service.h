@@ -27,7 +27,8 @@
 
 typedef struct service_agent {
 	mesh_agent base;
-	const model_service *def;
+	const model_service *svc;
+	const model_behavior *def; /* its version's behaviour */
 	uint32_t sidecar;       /* our sidecar's agent id */
 	uint32_t busy;          /* workers in use */
 	uint32_t qhead, qtail;  /* FIFO of waiting requests (pool indexes) */
@@ -35,14 +36,29 @@ typedef struct service_agent {
 	rec_instance *ri;       /* our counters */
 	rng rng;
 	pool reqs;
-	uint64_t next_req_id;
+	int down;               /* crashed: drops everything until restarted */
+	double slowdown;        /* service times are multiplied by this (>= 1) */
+	uint32_t workers_removed;
 } service_agent;
 
-/* Set up a as agent `id` in `pod`, instance of def, with its sidecar at
- * agent `sidecar`. Borrows env, def and ri. Never fails. */
+/* Set up a as agent `id` in `pod`, an instance of version `def` of svc,
+ * with its sidecar at agent `sidecar`. Borrows env, svc, def and ri. Never
+ * fails. */
 void service_init(service_agent *a, mesh_env *env, uint32_t id, uint32_t pod,
-		  const model_service *def, uint32_t sidecar, rec_instance *ri,
-		  uint64_t seed, const char *stream);
+		  const model_service *svc, const model_behavior *def,
+		  uint32_t sidecar, rec_instance *ri, uint64_t seed,
+		  const char *stream);
+
+/* The app process dies: every request it holds is forgotten (its sidecar
+ * answers the callers) and nothing is answered until service_restart. */
+void service_crash(service_agent *a);
+/* It comes back, empty. */
+void service_restart(service_agent *a);
+
+/* A capacity fault: service times multiplied by slowdown (>= 1) and
+ * `removed` workers taken away (at least one always stays). Applies to
+ * work started from now on; (1, 0) restores full capacity. */
+void service_set_capacity(service_agent *a, double slowdown, uint32_t removed);
 
 void service_destroy(service_agent *a);
 

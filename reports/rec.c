@@ -93,7 +93,10 @@ rec *rec_new(const model *m)
 				  sizeof *r->client_series);
 	r->services = calloc(m->nservices ? m->nservices : 1, sizeof *r->services);
 	r->routes = calloc(m->nroutes ? m->nroutes : 1, sizeof *r->routes);
-	if (!r->clients || !r->client_series || !r->services || !r->routes)
+	r->fault_hits = calloc(m->nfaults ? m->nfaults : 1, sizeof *r->fault_hits);
+	r->ejections = calloc(REC_MAX_EJECTION_EVENTS, sizeof *r->ejections);
+	if (!r->clients || !r->client_series || !r->services || !r->routes ||
+	    !r->fault_hits || !r->ejections)
 		goto fail;
 	for (uint32_t i = 0; i < m->nclients; i++) {
 		stats_init(&r->clients[i]);
@@ -136,6 +139,8 @@ void rec_free(rec *r)
 	free(r->clients);
 	free(r->client_series);
 	free(r->routes);
+	free(r->fault_hits);
+	free(r->ejections);
 	free(r);
 }
 
@@ -178,6 +183,111 @@ void rec_route_done(rec *r, uint32_t route, mesh_time start, mesh_time now,
 		    o == MESH_OK);
 }
 
+const char *rec_retry_reason_name(int k)
+{
+	static const char *const names[REC_RETRY_COUNT] = {
+		"5xx", "reset", "connect_failure", "per_try_timeout",
+		"retriable_status", "refused_stream"};
+	return k >= 0 && k < REC_RETRY_COUNT ? names[k] : "?";
+}
+
+const char *rec_overflow_name(int k)
+{
+	static const char *const names[REC_OVERFLOW_COUNT] = {
+		"max_requests", "max_pending", "max_retries", "retry_budget",
+		"no_healthy_upstream"};
+	return k >= 0 && k < REC_OVERFLOW_COUNT ? names[k] : "?";
+}
+
+static rec_row *service_row(rec *r, uint32_t route, mesh_time now,
+			    rec_policy **rp, rec_policy **sp)
+{
+	uint32_t svc = r->m->routes[route].service;
+	*rp = &r->routes[route].pol;
+	*sp = &r->services[svc].st.pol;
+	return series_row(&r->services[svc].series, (uint32_t)(now / MESH_S));
+}
+
+void rec_attempt(rec *r, uint32_t route, mesh_time now)
+{
+	rec_policy *rp, *sp;
+	rec_row *row = service_row(r, route, now, &rp, &sp);
+	rp->attempts++;
+	sp->attempts++;
+	row->attempts++;
+}
+
+void rec_retry(rec *r, uint32_t route, int reason, mesh_time now)
+{
+	rec_policy *rp, *sp;
+	rec_row *row = service_row(r, route, now, &rp, &sp);
+	rp->retries[reason]++;
+	sp->retries[reason]++;
+	row->retries++;
+}
+
+void rec_overflow(rec *r, uint32_t route, int kind, mesh_time now)
+{
+	rec_policy *rp, *sp;
+	rec_row *row = service_row(r, route, now, &rp, &sp);
+	rp->overflow[kind]++;
+	sp->overflow[kind]++;
+	row->overflows++;
+}
+
+void rec_per_try_timeout(rec *r, uint32_t route)
+{
+	r->routes[route].pol.per_try_timeouts++;
+	r->services[r->m->routes[route].service].st.pol.per_try_timeouts++;
+}
+
+void rec_route_timeout(rec *r, uint32_t route)
+{
+	r->routes[route].pol.route_timeouts++;
+	r->services[r->m->routes[route].service].st.pol.route_timeouts++;
+}
+
+void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
+		  mesh_time now)
+{
+	rec_service *s = &r->services[service];
+	uint32_t sec = (uint32_t)(now / MESH_S);
+	/* Seconds since the last change saw the count as it stood. */
+	for (uint32_t t = s->ejected_sec; t <= sec && s->ejected_now; t++) {
+		rec_row *w = series_row(&s->series, t);
+		if (s->ejected_now > w->ejected)
+			w->ejected = s->ejected_now;
+	}
+	s->ejected_sec = sec;
+	if (delta > 0) {
+		s->ejected_now++;
+		s->inst[instance].ejections++;
+	} else if (s->ejected_now) {
+		s->ejected_now--;
+	}
+	rec_row *row = series_row(&s->series, (uint32_t)(now / MESH_S));
+	if (s->ejected_now > row->ejected)
+		row->ejected = s->ejected_now;
+	r->ejections_total++;
+	if (r->nejections < REC_MAX_EJECTION_EVENTS) {
+		rec_ejection_event *e = &r->ejections[r->nejections++];
+		e->t = now;
+		e->service = service;
+		e->instance = instance;
+		e->delta = delta;
+	}
+}
+
+void rec_fault_hit(rec *r, uint32_t fault)
+{
+	r->fault_hits[fault]++;
+}
+
+double rec_amplification(const rec_stats *s)
+{
+	return s->issued ? (double)s->pol.attempts / (double)s->issued : 1.0;
+}
+
 void rec_finish(rec *r, mesh_time end)
 {
 	r->end = end;
@@ -189,8 +299,12 @@ void rec_finish(rec *r, mesh_time end)
 		series_row(&r->client_series[i], last);
 	}
 	for (uint32_t i = 0; i < r->m->nservices; i++) {
-		series_flush(&r->services[i].series);
-		series_row(&r->services[i].series, last);
+		rec_service *s = &r->services[i];
+		series_flush(&s->series);
+		series_row(&s->series, last);
+		for (uint32_t t = s->ejected_sec; t <= last && s->ejected_now; t++)
+			if (s->ejected_now > s->series.rows[t].ejected)
+				s->series.rows[t].ejected = s->ejected_now;
 	}
 }
 

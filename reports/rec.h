@@ -19,6 +19,36 @@
 
 #define REC_MAX_STATUS 600
 
+/* Why a sidecar retried (the failure of the try before). */
+enum rec_retry_reason {
+	REC_RETRY_5XX = 0, REC_RETRY_RESET, REC_RETRY_CONNECT_FAILURE,
+	REC_RETRY_PER_TRY_TIMEOUT, REC_RETRY_STATUS, REC_RETRY_REFUSED,
+	REC_RETRY_COUNT
+};
+
+/* What a sidecar refused (Envoy's overflow counters and "no healthy
+ * upstream"). */
+enum rec_overflow {
+	REC_OVERFLOW_REQUESTS = 0, /* upstream_rq_pending_overflow for max_requests */
+	REC_OVERFLOW_PENDING,      /* max_pending_requests */
+	REC_OVERFLOW_RETRIES,      /* max_retries: retry not attempted */
+	REC_OVERFLOW_BUDGET,       /* retry budget: retry not attempted */
+	REC_OVERFLOW_NO_HEALTHY,   /* every host ejected, no panic */
+	REC_OVERFLOW_COUNT
+};
+
+const char *rec_retry_reason_name(int k);
+const char *rec_overflow_name(int k);
+
+/* What the sidecars did for requests to a route or service. */
+typedef struct rec_policy {
+	uint64_t attempts;          /* tries sent (first tries and retries) */
+	uint64_t retries[REC_RETRY_COUNT];
+	uint64_t overflow[REC_OVERFLOW_COUNT];
+	uint64_t per_try_timeouts;
+	uint64_t route_timeouts;
+} rec_policy;
+
 /* Totals of one entity (a client, a service, a route). */
 typedef struct rec_stats {
 	uint64_t issued;
@@ -29,6 +59,7 @@ typedef struct rec_stats {
 	 * UINT64_MAX when it did not count. Must equal rec_in_flight: the
 	 * report's cross-check that no request was lost. */
 	uint64_t live_at_end;
+	rec_policy pol;  /* routes and services only */
 } rec_stats;
 
 /* One second of a time series. Latencies in ns. */
@@ -37,6 +68,8 @@ typedef struct rec_row {
 	uint64_t done;       /* requests that ended in this second */
 	uint64_t ok;
 	uint64_t p50, p90, p99, p999, max;
+	uint64_t attempts, retries, overflows; /* services only */
+	uint32_t ejected;    /* services: most (sidecar, host) ejections at once */
 } rec_row;
 
 typedef struct rec_series {
@@ -55,12 +88,25 @@ typedef struct rec_instance {
 	uint64_t max_queue;     /* longest queue seen */
 	uint64_t by_status[REC_MAX_STATUS]; /* what the instance answered */
 	hist wait;              /* time in queue, for every served request */
+	uint64_t crashes;
+	uint64_t ejections;     /* by any caller's sidecar */
 } rec_instance;
+
+/* One ejection or return of a host, for the report's timeline. */
+typedef struct rec_ejection_event {
+	mesh_time t;
+	uint32_t service, instance;
+	int delta;              /* +1 ejected, -1 back */
+} rec_ejection_event;
+
+#define REC_MAX_EJECTION_EVENTS 2000
 
 typedef struct rec_service {
 	rec_stats st;           /* as seen by callers' sidecars */
 	rec_series series;
 	rec_instance *inst;     /* [replicas] */
+	uint32_t ejected_now;   /* (sidecar, host) pairs ejected at present */
+	uint32_t ejected_sec;   /* rows up to this second carry ejected_now */
 } rec_service;
 
 typedef struct rec {
@@ -73,6 +119,10 @@ typedef struct rec {
 	rec_series overall_series;
 	mesh_time end;          /* when the run stopped */
 	uint64_t events;        /* events the host processed */
+	uint64_t *fault_hits;   /* [nfaults] requests a fault touched */
+	rec_ejection_event *ejections;
+	uint32_t nejections;    /* events kept */
+	uint64_t ejections_total; /* events seen, kept or not */
 } rec;
 
 /* A recorder for model m (borrowed; must outlive it). NULL on no memory. */
@@ -91,6 +141,23 @@ void rec_route_issued(rec *r, uint32_t route, mesh_time t);
 /* ... and it ended at now (recorded per route and per service). */
 void rec_route_done(rec *r, uint32_t route, mesh_time start, mesh_time now,
 		    enum mesh_outcome o, unsigned status);
+
+/* A sidecar sent a try (first or retry) on route. */
+void rec_attempt(rec *r, uint32_t route, mesh_time now);
+/* ... and will retry it, for this reason. */
+void rec_retry(rec *r, uint32_t route, int reason, mesh_time now);
+/* ... or refused something (enum rec_overflow). */
+void rec_overflow(rec *r, uint32_t route, int kind, mesh_time now);
+void rec_per_try_timeout(rec *r, uint32_t route);
+void rec_route_timeout(rec *r, uint32_t route);
+/* A caller's sidecar ejected (+1) or brought back (-1) an instance. */
+void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
+		  mesh_time now);
+/* Fault i touched a request. */
+void rec_fault_hit(rec *r, uint32_t fault);
+
+/* Attempts per request issued (1 when nothing was issued). */
+double rec_amplification(const rec_stats *s);
 
 static inline rec_instance *rec_inst(rec *r, uint32_t service, uint32_t i)
 {

@@ -23,9 +23,190 @@ static const rec_stats *scope_stats(const rec *r, const model_objective *o)
 	return &r->overall;
 }
 
+/* ---- resilience: windows, recovery, metastability ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+report_window report_window_of(const rec_series *s, uint32_t from, uint32_t to)
+{
+	report_window w = {.from = from, .to = to};
+	if (to > s->nrows)
+		to = s->nrows;
+	uint64_t p99s[4096];
+	uint32_t n = 0;
+	for (uint32_t t = from; t < to; t++) {
+		const rec_row *row = &s->rows[t];
+		w.issued += row->issued;
+		w.done += row->done;
+		w.ok += row->ok;
+		if (row->done && n < 4096)
+			p99s[n++] = row->p99;
+	}
+	w.success_rate = w.done ? (double)w.ok / (double)w.done : 1.0;
+	if (n) {
+		qsort(p99s, n, sizeof *p99s, cmp_u64);
+		w.p99 = (double)p99s[n / 2];
+	}
+	w.rate = w.to > w.from ? (double)w.issued / (double)(w.to - w.from) : 0;
+	return w;
+}
+
+#define RECOVERY_BEFORE 30 /* seconds of baseline */
+#define RECOVERY_HOLD 5    /* seconds the recovery must hold */
+
+mesh_time report_recovery(const model *m, const rec *r, const rec_series *s,
+			  const model_fault *f)
+{
+	(void)r;
+	uint32_t start = (uint32_t)(f->start / MESH_S);
+	uint32_t from = start > RECOVERY_BEFORE ? start - RECOVERY_BEFORE : 0;
+	report_window base = report_window_of(s, from, start);
+	if (!base.done || f->end == MESH_NEVER)
+		return MESH_NEVER;
+	double sr_min = base.success_rate - 0.01;
+	double p99_max = base.p99 * 1.5;
+	uint32_t last = (uint32_t)((m->duration + MESH_S - 1) / MESH_S);
+	if (last > s->nrows)
+		last = s->nrows;
+	uint32_t t0 = (uint32_t)((f->end + MESH_S - 1) / MESH_S);
+	for (uint32_t t = t0; t < last; t++) {
+		int ok = 1;
+		uint32_t end = t + RECOVERY_HOLD < last ? t + RECOVERY_HOLD : last;
+		for (uint32_t u = t; u < end && ok; u++) {
+			const rec_row *row = &s->rows[u];
+			if (!row->done)
+				continue;
+			double sr = (double)row->ok / (double)row->done;
+			ok = sr >= sr_min && (double)row->p99 <= p99_max;
+		}
+		if (ok) {
+			mesh_time at = (mesh_time)t * MESH_S;
+			return at > f->end ? at - f->end : 0;
+		}
+	}
+	return MESH_NEVER;
+}
+
+/* When the offered rate first rises above its starting rate. */
+static mesh_time first_rise(const model *m)
+{
+	mesh_time t = MESH_NEVER;
+	for (uint32_t i = 0; i < m->nclients; i++) {
+		const model_client *c = &m->clients[i];
+		for (uint32_t k = 1; k < c->nphases; k++)
+			if (c->phases[k].rps > c->phases[0].rps && c->phases[k].at < t)
+				t = c->phases[k].at;
+	}
+	return t;
+}
+
+report_metastable report_metastability(const model *m, const rec *r,
+				       const rec_series *s)
+{
+	(void)r;
+	report_metastable x = {0};
+	mesh_time trigger = first_rise(m);
+	mesh_time faults_end = 0;
+	for (uint32_t i = 0; i < m->nfaults; i++) {
+		const model_fault *f = &m->faults[i];
+		if (f->start < trigger)
+			trigger = f->start;
+		mesh_time e = f->end == MESH_NEVER ? MESH_NEVER : f->end;
+		if (e > faults_end)
+			faults_end = e;
+	}
+	uint32_t dur = (uint32_t)(m->duration / MESH_S);
+	if (trigger == MESH_NEVER) {
+		x.why = "nothing triggered a disturbance (no fault, no rise in load)";
+		return x;
+	}
+	uint32_t ts = (uint32_t)(trigger / MESH_S);
+	uint32_t from = ts > RECOVERY_BEFORE ? ts - RECOVERY_BEFORE : 0;
+	x.before = report_window_of(s, from, ts);
+	uint32_t tail = dur >= 10 ? 10 : dur;
+	x.after = report_window_of(s, dur - tail, dur);
+	if (!x.before.done) {
+		x.why = "no traffic before the trigger to compare with";
+		return x;
+	}
+	if (faults_end > (mesh_time)(dur - tail) * MESH_S) {
+		x.why = "a fault is still on in the last 10 s of load";
+		return x;
+	}
+	if (x.after.rate > 1.1 * x.before.rate) {
+		x.why = "the offered load at the end is above the load before the trigger";
+		return x;
+	}
+	x.judged = 1;
+	x.degraded = x.after.success_rate < x.before.success_rate - 0.01 ||
+		     x.after.p99 > 2.0 * x.before.p99;
+	x.metastable = x.degraded;
+	x.why = x.degraded ? "degraded after its trigger was gone" : "recovered";
+	return x;
+}
+
+static const rec_series *scope_series(const rec *r, const model_objective *o)
+{
+	switch (o->scope) {
+	case SCOPE_OVERALL: return &r->overall_series;
+	case SCOPE_SERVICE: return &r->services[o->index].series;
+	case SCOPE_CLIENT: return &r->client_series[o->index];
+	}
+	return &r->overall_series;
+}
+
+/* Attempts per request over every service: the mesh's retry amplification. */
+static double total_amplification(const model *m, const rec *r)
+{
+	uint64_t att = 0, req = 0;
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		att += r->services[i].st.pol.attempts;
+		req += r->services[i].st.issued;
+	}
+	return req ? (double)att / (double)req : 1.0;
+}
+
+static double measure_special(const model *m, const rec *r,
+			      const model_objective *o)
+{
+	switch (o->metric) {
+	case METRIC_RETRY_AMPLIFICATION:
+		if (o->scope == SCOPE_SERVICE)
+			return rec_amplification(&r->services[o->index].st);
+		if (o->scope == SCOPE_CLIENT)
+			return rec_amplification(&r->routes[m->clients[o->index].route]);
+		return total_amplification(m, r);
+	case METRIC_RECOVERS_WITHIN: {
+		mesh_time worst = 0;
+		for (uint32_t i = 0; i < m->nfaults; i++) {
+			mesh_time t = report_recovery(m, r, scope_series(r, o),
+						      &m->faults[i]);
+			if (t > worst)
+				worst = t;
+		}
+		return worst == MESH_NEVER ? INFINITY : (double)worst;
+	}
+	case METRIC_METASTABLE: {
+		report_metastable x = report_metastability(m, r, scope_series(r, o));
+		return x.metastable ? 1.0 : 0.0;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
 static double measure(const rec_stats *s, enum model_metric k)
 {
 	switch (k) {
+	case METRIC_RETRY_AMPLIFICATION:
+	case METRIC_RECOVERS_WITHIN:
+	case METRIC_METASTABLE:
+		break; /* measure_special */
 	case METRIC_SUCCESS_RATE: return rec_success_rate(s);
 	case METRIC_ERROR_RATE: return 1.0 - rec_success_rate(s);
 	case METRIC_ERRORS: return (double)(s->issued - s->outcomes[MESH_OK]);
@@ -60,10 +241,15 @@ uint32_t report_evaluate(const model *m, const rec *r, report_verdict *out)
 		const model_objective *o = &m->objectives[i];
 		const rec_stats *s = scope_stats(r, o);
 		out[i].o = o;
-		out[i].measured = measure(s, o->metric);
+		int special = o->metric == METRIC_RETRY_AMPLIFICATION ||
+			      o->metric == METRIC_RECOVERS_WITHIN ||
+			      o->metric == METRIC_METASTABLE;
+		out[i].measured = special ? measure_special(m, r, o)
+					  : measure(s, o->metric);
 		/* A latency objective over no requests at all is not met:
 		 * an empty run must not pass by saying nothing. */
-		if (model_metric_is_latency(o->metric) && s->lat.count == 0)
+		if (model_metric_is_latency(o->metric) && !special &&
+		    s->lat.count == 0)
 			out[i].met = 0;
 		else
 			out[i].met = compare(out[i].measured, o->op, o->target);
@@ -164,6 +350,90 @@ static void stats_json(json_t *o, const rec_stats *s, mesh_time span)
 	json_object_set_new(o, "latency_ms", latency_json(&s->lat));
 }
 
+/* What the sidecars did for a route or service. */
+static void policy_stats_json(json_t *o, const rec_stats *s)
+{
+	const rec_policy *p = &s->pol;
+	json_object_set_new(o, "attempts", json_integer((json_int_t)p->attempts));
+	json_object_set_new(o, "retry_amplification", ratio(rec_amplification(s)));
+	json_t *rr = json_object();
+	for (int k = 0; k < REC_RETRY_COUNT; k++)
+		json_object_set_new(rr, rec_retry_reason_name(k),
+				    json_integer((json_int_t)p->retries[k]));
+	json_object_set_new(o, "retries", rr);
+	json_t *ov = json_object();
+	for (int k = 0; k < REC_OVERFLOW_COUNT; k++)
+		json_object_set_new(ov, rec_overflow_name(k),
+				    json_integer((json_int_t)p->overflow[k]));
+	json_object_set_new(o, "overflows", ov);
+	json_object_set_new(o, "per_try_timeouts",
+			    json_integer((json_int_t)p->per_try_timeouts));
+	json_object_set_new(o, "route_timeouts",
+			    json_integer((json_int_t)p->route_timeouts));
+}
+
+static const char *lb_name(enum model_lb lb)
+{
+	switch (lb) {
+	case LB_ROUND_ROBIN: return "round_robin";
+	case LB_RANDOM: return "random";
+	case LB_LEAST_REQUEST: return "least_request";
+	case LB_PEAK_EWMA: return "peak_ewma";
+	case LB_RING_HASH: return "ring_hash";
+	}
+	return "?";
+}
+
+static json_t *duration_or_none(mesh_time t)
+{
+	return t == MESH_NEVER ? json_string("none") : ms((double)t);
+}
+
+/* The policy callers' sidecars apply to a service, after presets and
+ * overrides: what the run actually used. */
+static json_t *policy_json(const model_policy *p)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "timeout_ms", duration_or_none(p->timeout));
+	json_object_set_new(o, "connect_timeout_ms", ms((double)p->connect_timeout));
+	json_object_set_new(o, "lb", json_string(lb_name(p->lb)));
+	json_t *r = json_object();
+	json_object_set_new(r, "attempts", json_integer(p->retry.attempts));
+	json_object_set_new(r, "per_try_timeout_ms",
+			    duration_or_none(p->retry.per_try_timeout));
+	json_object_set_new(r, "budget",
+			    json_string(p->retry.budget == BUDGET_ENVOY ? "envoy"
+					: p->retry.budget == BUDGET_LINKERD ? "linkerd"
+									     : "none"));
+	json_object_set_new(o, "retries", r);
+	json_t *b = json_object();
+	const model_breaker *cb = &p->breaker;
+#define LIMIT(x) ((x) == MODEL_UNLIMITED ? json_string("unlimited") : json_integer(x))
+	json_object_set_new(b, "max_connections", LIMIT(cb->max_connections));
+	json_object_set_new(b, "max_pending", LIMIT(cb->max_pending));
+	json_object_set_new(b, "max_requests", LIMIT(cb->max_requests));
+	json_object_set_new(b, "max_retries", LIMIT(cb->max_retries));
+#undef LIMIT
+	json_object_set_new(o, "circuit_breaker", b);
+	json_object_set_new(o, "outlier_detection", json_boolean(p->outlier.enabled));
+	json_object_set_new(o, "routes", json_integer(p->nrules));
+	return o;
+}
+
+static const char *fault_kind_name(enum model_fault_kind k)
+{
+	switch (k) {
+	case FAULT_DELAY: return "delay";
+	case FAULT_ABORT: return "abort";
+	case FAULT_BLACKHOLE: return "blackhole";
+	case FAULT_PARTITION: return "partition";
+	case FAULT_CRASH: return "crash";
+	case FAULT_CAPACITY: return "capacity";
+	case FAULT_NETWORK: return "network";
+	}
+	return "?";
+}
+
 static json_t *series_json(const rec_series *s)
 {
 	json_t *o = json_object();
@@ -196,8 +466,43 @@ static json_t *series_json(const rec_series *s)
 	return o;
 }
 
+/* The sidecars' columns of a service's series. */
+static void series_policy_json(json_t *o, const rec_series *s)
+{
+	json_t *att = json_array(), *ret = json_array(), *ov = json_array(),
+	       *ej = json_array();
+	for (uint32_t i = 0; i < s->nrows; i++) {
+		const rec_row *w = &s->rows[i];
+		json_array_append_new(att, json_integer((json_int_t)w->attempts));
+		json_array_append_new(ret, json_integer((json_int_t)w->retries));
+		json_array_append_new(ov, json_integer((json_int_t)w->overflows));
+		json_array_append_new(ej, json_integer((json_int_t)w->ejected));
+	}
+	json_object_set_new(o, "attempts", att);
+	json_object_set_new(o, "retries", ret);
+	json_object_set_new(o, "overflows", ov);
+	json_object_set_new(o, "ejected", ej);
+}
+
+static json_t *window_json(const report_window *w)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "from_s", json_integer(w->from));
+	json_object_set_new(o, "to_s", json_integer(w->to));
+	json_object_set_new(o, "rate", json_real(round(w->rate * 1000) / 1000));
+	json_object_set_new(o, "success_rate", ratio(w->success_rate));
+	json_object_set_new(o, "p99_ms", ms(w->p99));
+	return o;
+}
+
 static json_t *objective_value(enum model_metric k, double v)
 {
+	if (!isfinite(v))
+		return json_string("never");
+	if (k == METRIC_METASTABLE)
+		return json_boolean(v != 0);
+	if (k == METRIC_RETRY_AMPLIFICATION)
+		return ratio(v);
 	if (model_metric_is_latency(k))
 		return ms(v);
 	if (k == METRIC_SUCCESS_RATE || k == METRIC_ERROR_RATE)
@@ -226,6 +531,8 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 	json_object_set_new(root, "generator",
 			    json_string("meshsim " MESHSIM_VERSION));
 	json_object_set_new(root, "mode", json_string(mode));
+	json_object_set_new(root, "defaults",
+			    json_string(m->defaults ? m->defaults : "none"));
 
 	json_t *sc = json_object();
 	json_object_set_new(sc, "name", json_string(m->name));
@@ -313,11 +620,27 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 		json_object_set_new(x, "name", json_string(s->name));
 		json_object_set_new(x, "replicas", json_integer(s->replicas));
 		stats_json(x, &rs->st, span);
+		policy_stats_json(x, &rs->st);
+		json_object_set_new(x, "policy", policy_json(&s->policy));
+		json_t *vers = json_array();
+		for (uint32_t k = 0; k < s->nversions; k++) {
+			json_t *y = json_object();
+			json_object_set_new(y, "name", json_string(s->versions[k].name));
+			json_object_set_new(y, "replicas", json_integer(s->versions[k].replicas));
+			json_object_set_new(y, "first_instance", json_integer(s->versions[k].first));
+			json_array_append_new(vers, y);
+		}
+		json_object_set_new(x, "versions", vers);
 		json_t *insts = json_array();
 		for (uint32_t j = 0; j < s->replicas; j++) {
 			const rec_instance *ri = &rs->inst[j];
 			json_t *y = json_object();
 			json_object_set_new(y, "instance", json_integer(j));
+			json_object_set_new(y, "version",
+					    json_string(s->versions[model_version_of(s, j)].name));
+			json_object_set_new(y, "crashes", json_integer((json_int_t)ri->crashes));
+			json_object_set_new(y, "ejections",
+					    json_integer((json_int_t)ri->ejections));
 			json_object_set_new(y, "arrived", json_integer((json_int_t)ri->arrived));
 			json_object_set_new(y, "served", json_integer((json_int_t)ri->served));
 			json_object_set_new(y, "queue_full",
@@ -341,9 +664,59 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 				    json_string(m->services[m->routes[i].service].name));
 		json_object_set_new(x, "path", json_string(m->routes[i].path));
 		stats_json(x, &r->routes[i], span);
+		policy_stats_json(x, &r->routes[i]);
 		json_array_append_new(routes, x);
 	}
 	json_object_set_new(root, "routes", routes);
+
+	json_t *faults = json_array();
+	for (uint32_t i = 0; i < m->nfaults; i++) {
+		const model_fault *f = &m->faults[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "label", json_string(f->label ? f->label : ""));
+		json_object_set_new(x, "kind", json_string(fault_kind_name(f->kind)));
+		json_object_set_new(x, "start_s", seconds(f->start));
+		json_object_set_new(x, "end_s", f->end == MESH_NEVER ? json_null()
+								       : seconds(f->end));
+		json_object_set_new(x, "hits", json_integer((json_int_t)r->fault_hits[i]));
+		mesh_time rt = report_recovery(m, r, &r->overall_series, f);
+		json_object_set_new(x, "recovery_s", rt == MESH_NEVER ? json_string("never")
+								     : seconds(rt));
+		json_array_append_new(faults, x);
+	}
+	json_object_set_new(root, "faults", faults);
+
+	json_t *ej = json_object();
+	json_object_set_new(ej, "total", json_integer((json_int_t)r->ejections_total));
+	json_object_set_new(ej, "truncated",
+			    json_boolean(r->ejections_total > r->nejections));
+	json_t *evs = json_array();
+	for (uint32_t i = 0; i < r->nejections; i++) {
+		const rec_ejection_event *e = &r->ejections[i];
+		json_t *y = json_object();
+		json_object_set_new(y, "t_s", seconds(e->t));
+		json_object_set_new(y, "service", json_string(m->services[e->service].name));
+		json_object_set_new(y, "instance", json_integer(e->instance));
+		json_object_set_new(y, "event", json_string(e->delta > 0 ? "ejected" : "returned"));
+		json_array_append_new(evs, y);
+	}
+	json_object_set_new(ej, "events", evs);
+	json_object_set_new(root, "ejections", ej);
+
+	report_metastable ms_ = report_metastability(m, r, &r->overall_series);
+	json_t *res = json_object();
+	json_t *mso = json_object();
+	json_object_set_new(mso, "judged", json_boolean(ms_.judged));
+	json_object_set_new(mso, "degraded", json_boolean(ms_.degraded));
+	json_object_set_new(mso, "metastable", json_boolean(ms_.metastable));
+	json_object_set_new(mso, "why", json_string(ms_.why ? ms_.why : ""));
+	if (ms_.before.to > ms_.before.from)
+		json_object_set_new(mso, "before", window_json(&ms_.before));
+	if (ms_.after.to > ms_.after.from)
+		json_object_set_new(mso, "after", window_json(&ms_.after));
+	json_object_set_new(res, "metastability", mso);
+	json_object_set_new(res, "retry_amplification", ratio(total_amplification(m, r)));
+	json_object_set_new(root, "resilience", res);
 
 	json_t *ts = json_object();
 	json_object_set_new(ts, "interval_s", json_integer(1));
@@ -354,9 +727,11 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 				    series_json(&r->client_series[i]));
 	json_object_set_new(ts, "clients", tsc);
 	json_t *tss = json_object();
-	for (uint32_t i = 0; i < m->nservices; i++)
-		json_object_set_new(tss, m->services[i].name,
-				    series_json(&r->services[i].series));
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		json_t *x = series_json(&r->services[i].series);
+		series_policy_json(x, &r->services[i].series);
+		json_object_set_new(tss, m->services[i].name, x);
+	}
 	json_object_set_new(ts, "services", tss);
 	json_object_set_new(root, "timeseries", ts);
 	return root;
@@ -444,7 +819,13 @@ static void fmt_ms(char *buf, size_t len, double ns)
 
 static void fmt_value(char *buf, size_t len, enum model_metric k, double v)
 {
-	if (model_metric_is_latency(k))
+	if (!isfinite(v))
+		snprintf(buf, len, "never");
+	else if (k == METRIC_METASTABLE)
+		snprintf(buf, len, "%s", v != 0 ? "true" : "false");
+	else if (k == METRIC_RETRY_AMPLIFICATION)
+		snprintf(buf, len, "%.3f", v);
+	else if (model_metric_is_latency(k))
 		fmt_ms(buf, len, v);
 	else if (k == METRIC_SUCCESS_RATE || k == METRIC_ERROR_RATE)
 		snprintf(buf, len, "%.4f", v);
@@ -503,6 +884,74 @@ void report_print_summary(FILE *f, const model *m, const rec *r,
 				(unsigned long long)full);
 		fputc('\n', f);
 	}
+	/* What the sidecars did, for services where they did anything. */
+	int header = 0;
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		const rec_stats *st = &r->services[i].st;
+		const rec_policy *p = &st->pol;
+		uint64_t retries = 0, over = 0, ejections = 0;
+		for (int k = 0; k < REC_RETRY_COUNT; k++)
+			retries += p->retries[k];
+		for (int k = 0; k < REC_OVERFLOW_COUNT; k++)
+			over += p->overflow[k];
+		for (uint32_t j = 0; j < m->services[i].replicas; j++)
+			ejections += r->services[i].inst[j].ejections;
+		if (!retries && !over && !ejections && !p->route_timeouts &&
+		    !p->per_try_timeouts)
+			continue;
+		if (!header++)
+			fprintf(f, "\nsidecars (calls to each service):\n");
+		fprintf(f, "  %-14s x%.2f attempts/request", m->services[i].name,
+			rec_amplification(st));
+		for (int k = 0; k < REC_RETRY_COUNT; k++)
+			if (p->retries[k])
+				fprintf(f, ", %llu retries on %s",
+					(unsigned long long)p->retries[k],
+					rec_retry_reason_name(k));
+		for (int k = 0; k < REC_OVERFLOW_COUNT; k++)
+			if (p->overflow[k])
+				fprintf(f, ", %llu %s overflows",
+					(unsigned long long)p->overflow[k],
+					rec_overflow_name(k));
+		if (p->route_timeouts)
+			fprintf(f, ", %llu route timeouts",
+				(unsigned long long)p->route_timeouts);
+		if (p->per_try_timeouts)
+			fprintf(f, ", %llu per-try timeouts",
+				(unsigned long long)p->per_try_timeouts);
+		if (ejections)
+			fprintf(f, ", %llu ejections", (unsigned long long)ejections);
+		fputc('\n', f);
+	}
+	if (m->nfaults) {
+		fprintf(f, "\nfaults:\n");
+		for (uint32_t i = 0; i < m->nfaults; i++) {
+			const model_fault *ft = &m->faults[i];
+			char a[32], b[32] = "end", rt[48];
+			mesh_format_duration(ft->start, a, sizeof a);
+			if (ft->end != MESH_NEVER)
+				mesh_format_duration(ft->end, b, sizeof b);
+			mesh_time t = report_recovery(m, r, &r->overall_series, ft);
+			if (t == MESH_NEVER)
+				snprintf(rt, sizeof rt, "did not recover");
+			else {
+				char d[32];
+				mesh_format_duration(t, d, sizeof d);
+				snprintf(rt, sizeof rt, "recovered %s after", t ? d : "at once");
+			}
+			fprintf(f, "  %6s - %-6s %-34s %8llu hits, %s\n", a, b,
+				ft->label ? ft->label : fault_kind_name(ft->kind),
+				(unsigned long long)r->fault_hits[i], rt);
+		}
+	}
+	report_metastable ms_ = report_metastability(m, r, &r->overall_series);
+	if (ms_.judged)
+		fprintf(f, "\nmetastability: %s (success %.2f%% -> %.2f%%, p99 %.1fms -> %.1fms)\n",
+			ms_.metastable ? "METASTABLE, degraded after its trigger was gone"
+				       : "none, recovered",
+			100 * ms_.before.success_rate, 100 * ms_.after.success_rate,
+			ms_.before.p99 / 1e6, ms_.after.p99 / 1e6);
+
 	if (m->nobjectives) {
 		fprintf(f, "\nobjectives:\n");
 		uint32_t met = 0;

@@ -26,6 +26,41 @@ typedef struct report_verdict {
 	int met;
 } report_verdict;
 
+/* Statistics of a stretch of seconds of a time series. */
+typedef struct report_window {
+	uint32_t from, to;     /* seconds [from, to) */
+	uint64_t issued, done, ok;
+	double success_rate;   /* ok / done; 1 when nothing ended */
+	double p99;            /* median of the seconds' p99s, ns */
+	double rate;           /* issued per second */
+} report_window;
+
+report_window report_window_of(const rec_series *s, uint32_t from, uint32_t to);
+
+/* How long after fault f ended the series got back to its level before f
+ * began: success rate within one point and p99 within 1.5 times, held for
+ * 5 seconds (or to the end of the run). The level before is the 30 s
+ * before f (or what there is of it). Returns ns, or MESH_NEVER when it did
+ * not get back (or there was no traffic before f to compare with). */
+mesh_time report_recovery(const model *m, const rec *r, const rec_series *s,
+			  const model_fault *f);
+
+/* The metastability check: after the trigger (the first fault, or the
+ * first rise of the offered rate) is gone, is the system still degraded?
+ * Judged on the last 10 s of load against the 30 s before the trigger,
+ * only when no fault is on then and the offered rate is back to at most
+ * 1.1 times what it was. */
+typedef struct report_metastable {
+	int judged;            /* the conditions above held */
+	int degraded;          /* success down a point or p99 over 2 times */
+	int metastable;        /* judged and degraded */
+	report_window before, after;
+	const char *why;       /* when not judged */
+} report_metastable;
+
+report_metastable report_metastability(const model *m, const rec *r,
+				       const rec_series *s);
+
 /* Evaluate every objective of m against r into out[m->nobjectives].
  * Returns the number missed. */
 uint32_t report_evaluate(const model *m, const rec *r, report_verdict *out);

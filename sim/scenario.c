@@ -1,9 +1,11 @@
 #include "scenario.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +14,36 @@
 /* Stop collecting after this many errors: past it, the rest is noise. */
 #define MAX_ERRORS 200
 
+/* One string condition of a match, kept from parsing until the whole file
+ * is read: only then are all routes and header pairs known. It never moves
+ * once its regex is compiled (POSIX does not promise that a regex_t can be
+ * copied). */
+typedef struct pcond {
+	enum model_str_match kind;
+	char *name;      /* headers: the name, lower-cased */
+	char *value;     /* exact, prefix, suffix: the text */
+	regex_t re;      /* regex: compiled, anchored */
+	int has_re;
+} pcond;
+
+/* A match whose path and header conditions are resolved at the end. */
+typedef struct pmatch {
+	model_match *mt;     /* in the model; its array never moves */
+	uint32_t service;    /* path conditions cover this service's routes */
+	pcond *path;         /* NULL: no path condition */
+	pcond *hdr;          /* [mt->nhdr] */
+} pmatch;
+
 typedef struct ctx {
 	const char *file;
 	scn_errors *errs;
 	model *m;
 	int oom;
 	size_t nerr;   /* errors found, recorded or not (past MAX_ERRORS) */
+	const char *defaults;  /* the preset every policy starts from */
+	int has_faults;        /* "faults" is a non-empty array */
+	pmatch *pm;
+	size_t npm, cappm;
 } ctx;
 
 void scn_errors_free(scn_errors *e)
@@ -153,43 +179,54 @@ static size_t edit_distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
+/* Report `key` (found at path/key) unless it is in the NULL-terminated list
+ * `allowed`: suggest the nearest allowed key, or list them all. Returns 1
+ * when the key is allowed. */
+static int check_key(ctx *c, const char *key, const char *path,
+		     const char *const *allowed)
+{
+	const char *near = NULL;
+	size_t best = 3;
+	for (const char *const *a = allowed; *a; a++) {
+		if (strcmp(*a, key) == 0)
+			return 1;
+		size_t dd = edit_distance(key, *a);
+		if (dd < best) {
+			best = dd;
+			near = *a;
+		}
+	}
+	char p[PATH], list[400] = "";
+	path_key(p, sizeof p, path, key);
+	for (const char *const *a = allowed; *a; a++) {
+		size_t l = strlen(list);
+		snprintf(list + l, sizeof list - l, "%s%s",
+			 a == allowed ? "" : ", ", *a);
+	}
+	if (near)
+		errf(c, p, "unknown key \"%s\" (did you mean \"%s\"?)", key,
+		     near);
+	else
+		errf(c, p, "unknown key \"%s\"; expected one of: %s", key, list);
+	return 0;
+}
+
 /* Report every key of obj not in the NULL-terminated list `allowed`. */
 static void check_keys(ctx *c, const json_t *obj, const char *path,
 		       const char *const *allowed)
 {
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)obj, key, v) {
-		const char *near = NULL;
-		size_t best = 3;
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++) {
-			if (strcmp(*a, key) == 0) {
-				ok = 1;
-				break;
-			}
-			size_t dd = edit_distance(key, *a);
-			if (dd < best) {
-				best = dd;
-				near = *a;
-			}
-		}
-		if (ok)
-			continue;
-		char p[PATH], list[400] = "";
-		path_key(p, sizeof p, path, key);
-		for (const char *const *a = allowed; *a; a++) {
-			size_t l = strlen(list);
-			snprintf(list + l, sizeof list - l, "%s%s",
-				 a == allowed ? "" : ", ", *a);
-		}
-		if (near)
-			errf(c, p, "unknown key \"%s\" (did you mean \"%s\"?)",
-			     key, near);
-		else
-			errf(c, p, "unknown key \"%s\"; expected one of: %s",
-			     key, list);
-	}
+	json_object_foreach((json_t *)obj, key, v)
+		check_key(c, key, path, allowed);
+}
+
+static int in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
 }
 
 /* ---- scalars ---- */
@@ -666,7 +703,7 @@ static int parse_call(ctx *c, const json_t *v, const char *path,
 }
 
 static void parse_script(ctx *c, const json_t *arr, const char *path,
-			 model_service *s)
+			 model_behavior *s)
 {
 	if (!json_is_array(arr)) {
 		expected(c, path, "an array of steps", arr);
@@ -747,7 +784,7 @@ static void parse_script(ctx *c, const json_t *arr, const char *path,
 }
 
 static void parse_errors(ctx *c, const json_t *arr, const char *path,
-			 model_service *s)
+			 model_behavior *s)
 {
 	if (!json_is_array(arr)) {
 		expected(c, path,
@@ -803,7 +840,8 @@ static void parse_errors(ctx *c, const json_t *arr, const char *path,
 		     total);
 }
 
-/* First pass: names, so that calls can refer to services defined later. */
+/* First pass: names, so that calls can refer to services defined later.
+ * Every policy starts as the scenario's preset ("defaults"). */
 static void declare_services(ctx *c, const json_t *svcs)
 {
 	model *m = c->m;
@@ -817,40 +855,94 @@ static void declare_services(ctx *c, const json_t *svcs)
 		model_service *s = &m->services[m->nservices++];
 		s->name = dup(c, name);
 		s->replicas = 1;
-		s->concurrency = MODEL_UNLIMITED;
-		s->queue = MODEL_UNLIMITED;
+		int r = model_policy_preset(&s->policy, c->defaults);
+		assert(r == 0);
+		(void)r;
 	}
 }
 
-static void parse_service(ctx *c, const json_t *v, const char *path,
-			  model_service *s, const dist *default_sidecar)
+static void behavior_init(model_behavior *b)
 {
-	static const char *const keys[] = {
-		"replicas", "concurrency", "queue",   "latency", "script",
-		"errors",   "response_size", "sidecar", "description", NULL};
-	s->sidecar_latency = *default_sidecar;
-	if (!json_is_object(v)) {
-		expected(c, path, "a service object", v);
-		return;
+	memset(b, 0, sizeof *b);
+	b->concurrency = MODEL_UNLIMITED;
+	b->queue = MODEL_UNLIMITED;
+}
+
+static void steps_clear(model_behavior *b)
+{
+	for (uint32_t j = 0; j < b->nsteps; j++) {
+		free(b->steps[j].routes);
+		free(b->steps[j].sizes);
 	}
-	check_keys(c, v, path, keys);
-	uint64_t x;
-	if (get_uint(c, v, "replicas", path, 1, 100000, &x) == 1)
-		s->replicas = (uint32_t)x;
-	if (get_uint(c, v, "concurrency", path, 1, 10000000, &x) == 1)
-		s->concurrency = (uint32_t)x;
-	if (get_uint(c, v, "queue", path, 0, 100000000, &x) == 1) {
-		s->queue = (uint32_t)x;
-		if (s->concurrency == MODEL_UNLIMITED) {
-			char q[PATH];
-			path_key(q, sizeof q, path, "queue");
-			errf(c, q, "expected \"concurrency\" beside \"queue\", "
-				   "found none (with unlimited workers nothing "
-				   "ever waits, so the queue would do nothing)");
+	free(b->steps);
+	b->steps = NULL;
+	b->nsteps = 0;
+}
+
+static void behavior_clear(model_behavior *b)
+{
+	steps_clear(b);
+	free(b->errors);
+	b->errors = NULL;
+	b->nerrors = 0;
+}
+
+/* dst (initialised, empty) becomes a deep copy of src. */
+static void behavior_copy(ctx *c, model_behavior *dst, const model_behavior *src)
+{
+	*dst = *src;
+	dst->steps = NULL;
+	dst->nsteps = 0;
+	dst->errors = NULL;
+	dst->nerrors = 0;
+	if (src->nsteps) {
+		dst->steps = zalloc(c, src->nsteps, sizeof *dst->steps);
+		if (!dst->steps)
+			return;
+		for (uint32_t j = 0; j < src->nsteps; j++) {
+			model_step *d = &dst->steps[dst->nsteps];
+			const model_step *t = &src->steps[j];
+			*d = *t;
+			d->routes = NULL;
+			d->sizes = NULL;
+			if (t->ncalls) {
+				d->routes = zalloc(c, t->ncalls, sizeof *d->routes);
+				d->sizes = zalloc(c, t->ncalls, sizeof *d->sizes);
+				if (!d->routes || !d->sizes) {
+					free(d->routes);
+					free(d->sizes);
+					return;
+				}
+				memcpy(d->routes, t->routes,
+				       t->ncalls * sizeof *d->routes);
+				memcpy(d->sizes, t->sizes,
+				       t->ncalls * sizeof *d->sizes);
+			}
+			dst->nsteps++;
 		}
 	}
+	if (src->nerrors) {
+		dst->errors = zalloc(c, src->nerrors, sizeof *dst->errors);
+		if (!dst->errors)
+			return;
+		memcpy(dst->errors, src->errors,
+		       src->nerrors * sizeof *dst->errors);
+		dst->nerrors = src->nerrors;
+	}
+}
+
+/* The behaviour keys that obj gives replace what b holds: a service's own,
+ * or a version's over what it inherits from its service. */
+static void parse_behavior(ctx *c, const json_t *v, const char *path,
+			   model_behavior *b)
+{
+	uint64_t x;
+	if (get_uint(c, v, "concurrency", path, 1, 10000000, &x) == 1)
+		b->concurrency = (uint32_t)x;
+	if (get_uint(c, v, "queue", path, 0, 100000000, &x) == 1)
+		b->queue = (uint32_t)x;
 	if (get_uint(c, v, "response_size", path, 0, UINT64_MAX, &x) == 1)
-		s->response_size = x;
+		b->response_size = x;
 	json_t *lat = json_object_get(v, "latency");
 	json_t *script = json_object_get(v, "script");
 	char p[PATH];
@@ -859,22 +951,153 @@ static void parse_service(ctx *c, const json_t *v, const char *path,
 		errf(c, p, "expected either \"latency\" or \"script\", found "
 			   "both (put the work in the script as "
 			   "{\"work\": ...})");
-	} else if (lat) {
-		path_key(p, sizeof p, path, "latency");
-		s->steps = zalloc(c, 1, sizeof *s->steps);
-		if (s->steps) {
-			s->steps[0].kind = STEP_WORK;
-			if (parse_dist(c, lat, p, &s->steps[0].work) == 0)
-				s->nsteps = 1;
+	} else if (lat || script) {
+		/* A version's own script replaces the inherited one whole. */
+		steps_clear(b);
+		if (lat) {
+			path_key(p, sizeof p, path, "latency");
+			b->steps = zalloc(c, 1, sizeof *b->steps);
+			if (b->steps) {
+				b->steps[0].kind = STEP_WORK;
+				if (parse_dist(c, lat, p, &b->steps[0].work) == 0)
+					b->nsteps = 1;
+			}
+		} else {
+			path_key(p, sizeof p, path, "script");
+			parse_script(c, script, p, b);
 		}
-	} else if (script) {
-		path_key(p, sizeof p, path, "script");
-		parse_script(c, script, p, s);
 	}
 	json_t *errs = json_object_get(v, "errors");
 	if (errs) {
+		free(b->errors);
+		b->errors = NULL;
+		b->nerrors = 0;
 		path_key(p, sizeof p, path, "errors");
-		parse_errors(c, errs, p, s);
+		parse_errors(c, errs, p, b);
+	}
+}
+
+static const char queue_alone[] =
+	"(with unlimited workers nothing ever waits, so the queue would do "
+	"nothing)";
+
+static void parse_versions(ctx *c, const json_t *v, const char *path,
+			   const char *svc_path, model_service *s,
+			   const model_behavior *base)
+{
+	static const char *const keys[] = {
+		"replicas", "concurrency", "queue",         "latency",
+		"script",   "errors",      "response_size", NULL};
+	if (!json_is_object(v) || json_object_size(v) == 0) {
+		expected(c, path, "a non-empty object of versions, like "
+				  "{\"v1\": {\"replicas\": 2}}",
+			 v);
+		return;
+	}
+	size_t n = json_object_size(v);
+	s->versions = zalloc(c, n, sizeof *s->versions);
+	if (!s->versions)
+		return;
+	s->replicas = 0;
+	const char *name;
+	json_t *x;
+	json_object_foreach((json_t *)v, name, x) {
+		char p[PATH], q[PATH];
+		path_key(p, sizeof p, path, name);
+		model_version *ver = &s->versions[s->nversions++];
+		behavior_init(&ver->b);
+		ver->name = dup(c, name);
+		ver->replicas = 1;
+		ver->first = s->replicas;
+		if (!*name)
+			errf(c, p, "expected a version name, found an empty key");
+		if (!json_is_object(x)) {
+			expected(c, p, "a version object, like {\"replicas\": 2, "
+				       "\"latency\": \"5ms\"}",
+				 x);
+			continue;
+		}
+		check_keys(c, x, p, keys);
+		uint64_t r;
+		if (get_uint(c, x, "replicas", p, 1, 100000, &r) == 1)
+			ver->replicas = (uint32_t)r;
+		behavior_copy(c, &ver->b, base);
+		parse_behavior(c, x, p, &ver->b);
+		if (ver->b.queue != MODEL_UNLIMITED &&
+		    ver->b.concurrency == MODEL_UNLIMITED) {
+			if (json_object_get(x, "queue")) {
+				path_key(q, sizeof q, p, "queue");
+				errf(c, q, "expected \"concurrency\" beside "
+					   "\"queue\", found none %s",
+				     queue_alone);
+			} else {
+				errf(c, p, "expected \"concurrency\" beside the "
+					   "\"queue\" inherited from %s, found "
+					   "none %s",
+				     svc_path, queue_alone);
+			}
+		}
+		s->replicas += ver->replicas;
+	}
+	if (s->replicas > 100000)
+		errf(c, path, "expected at most 100000 replicas in all versions "
+			      "together, found %u",
+		     s->replicas);
+}
+
+static void parse_service(ctx *c, const json_t *v, const char *path,
+			  model_service *s, const dist *default_sidecar)
+{
+	static const char *const keys[] = {
+		"replicas", "concurrency",   "queue",   "latency",
+		"script",   "errors",        "response_size", "sidecar",
+		"versions", "description",   NULL};
+	s->sidecar_latency = *default_sidecar;
+	if (!json_is_object(v)) {
+		expected(c, path, "a service object", v);
+		return;
+	}
+	check_keys(c, v, path, keys);
+	model_behavior base;
+	behavior_init(&base);
+	parse_behavior(c, v, path, &base);
+	char p[PATH];
+	json_t *vers = json_object_get(v, "versions");
+	if (vers) {
+		/* As Istio's subsets: each version is its own Deployment
+		 * with its own replica count. */
+		if (json_object_get(v, "replicas")) {
+			path_key(p, sizeof p, path, "replicas");
+			expected(c, p, "no \"replicas\" beside \"versions\" "
+				       "(replicas go in each version)",
+				 json_object_get(v, "replicas"));
+		}
+		path_key(p, sizeof p, path, "versions");
+		parse_versions(c, vers, p, path, s, &base);
+		behavior_clear(&base);
+	} else {
+		/* One version, "default", holding everything: the service
+		 * as it was written before versions existed. */
+		uint64_t x;
+		if (get_uint(c, v, "replicas", path, 1, 100000, &x) == 1)
+			s->replicas = (uint32_t)x;
+		if (base.queue != MODEL_UNLIMITED &&
+		    base.concurrency == MODEL_UNLIMITED) {
+			path_key(p, sizeof p, path, "queue");
+			errf(c, p, "expected \"concurrency\" beside \"queue\", "
+				   "found none %s",
+			     queue_alone);
+		}
+		s->versions = zalloc(c, 1, sizeof *s->versions);
+		if (s->versions) {
+			s->nversions = 1;
+			s->versions[0].name = dup(c, "default");
+			s->versions[0].replicas = s->replicas;
+			s->versions[0].first = 0;
+			s->versions[0].b = base;
+		} else {
+			behavior_clear(&base);
+		}
 	}
 	parse_sidecar(c, v, path, &s->sidecar_latency);
 	json_t *d = json_object_get(v, "description");
@@ -888,10 +1111,13 @@ static void parse_service(ctx *c, const json_t *v, const char *path,
  * is reported; once it is broken, `check` shows the next. */
 static int calls_service(const model *m, const model_service *s, uint32_t t)
 {
-	for (uint32_t i = 0; i < s->nsteps; i++)
-		for (uint32_t k = 0; k < s->steps[i].ncalls; k++)
-			if (m->routes[s->steps[i].routes[k]].service == t)
-				return 1;
+	for (uint32_t v = 0; v < s->nversions; v++) {
+		const model_behavior *b = &s->versions[v].b;
+		for (uint32_t i = 0; i < b->nsteps; i++)
+			for (uint32_t k = 0; k < b->steps[i].ncalls; k++)
+				if (m->routes[b->steps[i].routes[k]].service == t)
+					return 1;
+	}
 	return 0;
 }
 
@@ -943,6 +1169,433 @@ static void check_cycles(ctx *c)
 				break;
 	free(color);
 	free(stack);
+}
+
+/* ---- headers, methods and matches ---- */
+
+static const char *const method_names[METHOD_COUNT] = {
+	"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
+
+static int method_index(const char *s)
+{
+	for (int i = 0; i < METHOD_COUNT; i++)
+		if (strcmp(method_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static const char methods_what[] =
+	"an HTTP method: \"GET\", \"POST\", \"PUT\", \"DELETE\", \"PATCH\", "
+	"\"HEAD\" or \"OPTIONS\"";
+
+/* An HTTP header name is a token (RFC 9110 section 5.1). */
+static int header_name_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return 0;
+	return 1;
+}
+
+/* A header name, lower-cased: HTTP header names are case-insensitive. */
+static char *lower_dup(ctx *c, const char *s)
+{
+	char *d = dup(c, s);
+	if (d)
+		for (char *p = d; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	return d;
+}
+
+/* Intern a (name, value) pair. Returns its index, or -1 (reported at path:
+ * too many pairs; or out of memory). */
+static int intern_pair(ctx *c, const char *path, const char *name,
+		       const char *value)
+{
+	model *m = c->m;
+	char *n = lower_dup(c, name);
+	if (!n)
+		return -1;
+	for (uint32_t i = 0; i < m->nheaders; i++)
+		if (strcmp(m->headers[i].name, n) == 0 &&
+		    strcmp(m->headers[i].value, value) == 0) {
+			free(n);
+			return (int)i;
+		}
+	if (m->nheaders == MODEL_MAX_HEADERS) {
+		errf(c, path, "expected at most %d distinct header pairs (name "
+			      "and value) in the whole scenario, found more",
+		     MODEL_MAX_HEADERS);
+		free(n);
+		return -1;
+	}
+	char *v = dup(c, value);
+	model_header *h = realloc(m->headers, (m->nheaders + 1) * sizeof *h);
+	if (!v || !h) {
+		if (h)
+			m->headers = h;
+		c->oom = 1;
+		free(n);
+		free(v);
+		return -1;
+	}
+	m->headers = h;
+	h[m->nheaders].name = n;
+	h[m->nheaders].value = v;
+	return (int)m->nheaders++;
+}
+
+/* Intern a header name (ring hash, user ids). Returns its index, or -1
+ * when out of memory. */
+static int intern_name(ctx *c, const char *name)
+{
+	model *m = c->m;
+	char *n = lower_dup(c, name);
+	if (!n)
+		return -1;
+	for (uint32_t i = 0; i < m->nheader_names; i++)
+		if (strcmp(m->header_names[i], n) == 0) {
+			free(n);
+			return (int)i;
+		}
+	char **h = realloc(m->header_names, (m->nheader_names + 1) * sizeof *h);
+	if (!h) {
+		c->oom = 1;
+		free(n);
+		return -1;
+	}
+	m->header_names = h;
+	h[m->nheader_names] = n;
+	return (int)m->nheader_names++;
+}
+
+/* A header name under key: a non-empty token. Returns 1 and sets *out, 0
+ * when absent, -1 when bad (reported). */
+static int get_header_name(ctx *c, const json_t *obj, const char *key,
+			   const char *path, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	char p[PATH];
+	path_key(p, sizeof p, path, key);
+	if (!json_is_string(v) || !header_name_ok(json_string_value(v))) {
+		expected(c, p, "a header name, like \"x-user-id\"", v);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 1;
+}
+
+/* "GET" or ["GET", "POST"]: bits (1u << method). Returns 0, or -1
+ * (reported). */
+static int parse_methods(ctx *c, const json_t *v, const char *path,
+			 uint32_t *bits)
+{
+	uint32_t b = 0;
+	if (json_is_string(v)) {
+		int k = method_index(json_string_value(v));
+		if (k < 0) {
+			expected(c, path, methods_what, v);
+			return -1;
+		}
+		*bits = 1u << k;
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		expected(c, path, "a method like \"GET\" or a non-empty list "
+				  "like [\"GET\", \"HEAD\"]",
+			 v);
+		return -1;
+	}
+	int bad = 0;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		json_t *x = json_array_get(v, i);
+		int k = json_is_string(x) ? method_index(json_string_value(x)) : -1;
+		if (k < 0) {
+			char p[PATH];
+			path_idx(p, sizeof p, path, i);
+			expected(c, p, methods_what, x);
+			bad = 1;
+			continue;
+		}
+		b |= 1u << k;
+	}
+	if (bad)
+		return -1;
+	*bits = b;
+	return 0;
+}
+
+static void pcond_free(pcond *k)
+{
+	free(k->name);
+	free(k->value);
+	if (k->has_re)
+		regfree(&k->re);
+	memset(k, 0, sizeof *k);
+}
+
+static void pmatch_free(pmatch *pm)
+{
+	if (pm->path)
+		pcond_free(pm->path);
+	free(pm->path);
+	for (uint32_t k = 0; pm->hdr && k < pm->mt->nhdr; k++)
+		pcond_free(&pm->hdr[k]);
+	free(pm->hdr);
+}
+
+/* A string condition: {"exact"|"prefix"|"suffix"|"regex": "..."}, or, when
+ * allow_present, {"present": true}. A regex is POSIX extended and must
+ * match the whole string, as Istio's (RE2) regex match does. Fills k;
+ * returns 0, or -1 (reported, k empty). */
+static int parse_cond(ctx *c, const json_t *v, const char *path,
+		      int allow_present, int is_path, pcond *k)
+{
+	static const char *const kinds[] = {"exact", "prefix", "suffix",
+					    "regex", "present", NULL};
+	const char *what =
+		allow_present
+			? "a condition like {\"exact\": \"v\"}: one of "
+			  "\"exact\", \"prefix\", \"suffix\", \"regex\" or "
+			  "{\"present\": true}"
+			: "a condition like {\"prefix\": \"/api\"}: one of "
+			  "\"exact\", \"prefix\", \"suffix\" or \"regex\"";
+	if (!json_is_object(v) || json_object_size(v) != 1) {
+		expected(c, path, what, v);
+		return -1;
+	}
+	const char *key = json_object_iter_key(json_object_iter((json_t *)v));
+	json_t *x = json_object_get(v, key);
+	char p[PATH];
+	path_key(p, sizeof p, path, key);
+	static const char *const no_present[] = {"exact", "prefix", "suffix",
+						 "regex", NULL};
+	if (!check_key(c, key, path, allow_present ? kinds : no_present))
+		return -1;
+	if (strcmp(key, "present") == 0) {
+		if (!json_is_true(x)) {
+			expected(c, p, "true (a header that must be absent "
+				       "cannot be matched)",
+				 x);
+			return -1;
+		}
+		k->kind = SM_PRESENT;
+		return 0;
+	}
+	if (!json_is_string(x)) {
+		expected(c, p, "a string", x);
+		return -1;
+	}
+	const char *s = json_string_value(x);
+	if (strcmp(key, "regex") == 0) {
+		size_t l = strlen(s) + 5;
+		char *re = malloc(l);
+		if (!re) {
+			c->oom = 1;
+			return -1;
+		}
+		snprintf(re, l, "^(%s)$", s);
+		/* The regex alone first: "a)|(b" is bad, yet wrapped it
+		 * would compile, and no longer be anchored. */
+		int rc = regcomp(&k->re, s, REG_EXTENDED | REG_NOSUB);
+		if (rc == 0) {
+			regfree(&k->re);
+			rc = regcomp(&k->re, re, REG_EXTENDED | REG_NOSUB);
+		}
+		free(re);
+		if (rc != 0) {
+			char why[200];
+			regerror(rc, &k->re, why, sizeof why);
+			char f[100];
+			describe(x, f, sizeof f);
+			errf(c, p, "expected a POSIX extended regular "
+				   "expression, found %s (%s)",
+			     f, why);
+			return -1;
+		}
+		k->has_re = 1;
+		k->kind = SM_REGEX;
+		return 0;
+	}
+	k->kind = strcmp(key, "exact") == 0    ? SM_EXACT
+		  : strcmp(key, "prefix") == 0 ? SM_PREFIX
+					       : SM_SUFFIX;
+	if (is_path && k->kind != SM_SUFFIX && s[0] != '/') {
+		expected(c, p, "a path starting with \"/\" (every request "
+			       "path does)",
+			 x);
+		return -1;
+	}
+	k->value = dup(c, s);
+	return k->value ? 0 : -1;
+}
+
+/* One MATCH (Istio HTTPMatchRequest): {"path": COND, "method": ...,
+ * "headers": {"name": COND, ...}}. Methods are set now; path and header
+ * conditions are kept in c->pm and resolved by resolve_matches() once the
+ * whole file is read. `service` is whose routes a path condition covers;
+ * allow_path is 0 for a fault's match. */
+static void parse_match(ctx *c, const json_t *v, const char *path,
+			uint32_t service, int allow_path, model_match *mt)
+{
+	static const char *const keys[] = {"path", "method", "headers", NULL};
+	static const char *const keys_np[] = {"method", "headers", NULL};
+	if (!json_is_object(v)) {
+		expected(c, path,
+			 allow_path ? "a match object, like {\"path\": "
+				      "{\"prefix\": \"/api\"}}"
+				    : "a match object, like {\"headers\": "
+				      "{\"x-canary\": {\"exact\": \"1\"}}}",
+			 v);
+		return;
+	}
+	char p[PATH];
+	const char *key;
+	json_t *x;
+	json_object_foreach((json_t *)v, key, x) {
+		if (!allow_path && strcmp(key, "path") == 0) {
+			path_key(p, sizeof p, path, key);
+			errf(c, p, "expected no \"path\" in a fault's match "
+				   "(a fault applies to a whole service; "
+				   "match on \"headers\" or \"method\")");
+			continue;
+		}
+		check_key(c, key, path, allow_path ? keys : keys_np);
+	}
+	x = json_object_get(v, "method");
+	if (x) {
+		path_key(p, sizeof p, path, "method");
+		parse_methods(c, x, p, &mt->methods);
+	}
+	pmatch pm;
+	memset(&pm, 0, sizeof pm);
+	pm.mt = mt;
+	pm.service = service;
+	int bad = 0;
+	x = json_object_get(v, "path");
+	if (x && allow_path) {
+		path_key(p, sizeof p, path, "path");
+		pm.path = zalloc(c, 1, sizeof *pm.path);
+		if (!pm.path || parse_cond(c, x, p, 0, 1, pm.path) < 0)
+			bad = 1;
+	}
+	x = json_object_get(v, "headers");
+	if (x) {
+		char hp[PATH];
+		path_key(hp, sizeof hp, path, "headers");
+		if (!json_is_object(x)) {
+			expected(c, hp, "an object of header conditions, like "
+					"{\"x-canary\": {\"exact\": \"1\"}}",
+				 x);
+			bad = 1;
+		} else if (json_object_size(x)) {
+			size_t n = json_object_size(x);
+			pm.hdr = zalloc(c, n, sizeof *pm.hdr);
+			mt->hdr_any = zalloc(c, n, sizeof *mt->hdr_any);
+			if (!pm.hdr || !mt->hdr_any)
+				bad = 1;
+			const char *name;
+			json_t *y;
+			json_object_foreach(x, name, y) {
+				if (!pm.hdr || !mt->hdr_any)
+					break;
+				path_key(p, sizeof p, hp, name);
+				if (!header_name_ok(name)) {
+					errf(c, p, "expected a header name "
+						   "(letters, digits and "
+						   "!#$%%&'*+-.^_`|~), found "
+						   "\"%s\"",
+					     name);
+					bad = 1;
+					continue;
+				}
+				pcond *k = &pm.hdr[mt->nhdr];
+				if (parse_cond(c, y, p, 1, 0, k) < 0) {
+					bad = 1;
+					continue;
+				}
+				mt->nhdr++;
+				k->name = lower_dup(c, name);
+				/* An exact value is interned even when no
+				 * client sends it, so that its mask is never
+				 * empty. */
+				if (k->name && k->kind == SM_EXACT &&
+				    intern_pair(c, p, name, k->value) < 0)
+					bad = 1;
+			}
+		}
+	}
+	if (bad || c->oom) {
+		pmatch_free(&pm);
+		return;
+	}
+	if (!pm.path && !pm.hdr)
+		return;
+	if (c->npm == c->cappm) {
+		size_t cap = c->cappm ? c->cappm * 2 : 8;
+		pmatch *q = realloc(c->pm, cap * sizeof *q);
+		if (!q) {
+			c->oom = 1;
+			pmatch_free(&pm);
+			return;
+		}
+		c->pm = q;
+		c->cappm = cap;
+	}
+	c->pm[c->npm++] = pm;
+}
+
+static int cond_holds(const pcond *k, const char *s)
+{
+	size_t ls = strlen(s), lv;
+	switch (k->kind) {
+	case SM_EXACT:
+		return strcmp(s, k->value) == 0;
+	case SM_PREFIX:
+		return strncmp(s, k->value, strlen(k->value)) == 0;
+	case SM_SUFFIX:
+		lv = strlen(k->value);
+		return ls >= lv && strcmp(s + ls - lv, k->value) == 0;
+	case SM_REGEX:
+		return regexec(&k->re, s, 0, NULL, 0) == 0;
+	case SM_PRESENT:
+		return 1;
+	}
+	return 0;
+}
+
+/* Once every route and header pair is interned: path conditions become
+ * per-route tables and header conditions masks of pairs, so that a
+ * sidecar matches a request with a few lookups and ANDs. */
+static void resolve_matches(ctx *c)
+{
+	model *m = c->m;
+	for (size_t i = 0; i < c->npm; i++) {
+		pmatch *pm = &c->pm[i];
+		model_match *mt = pm->mt;
+		if (pm->path) {
+			mt->route_ok = zalloc(c, m->nroutes, 1);
+			if (!mt->route_ok)
+				return;
+			for (uint32_t r = 0; r < m->nroutes; r++)
+				mt->route_ok[r] =
+					m->routes[r].service == pm->service &&
+					cond_holds(pm->path, m->routes[r].path);
+		}
+		for (uint32_t k = 0; k < mt->nhdr; k++) {
+			const pcond *h = &pm->hdr[k];
+			uint64_t mask = 0;
+			for (uint32_t j = 0; j < m->nheaders; j++)
+				if (strcmp(m->headers[j].name, h->name) == 0 &&
+				    cond_holds(h, m->headers[j].value))
+					mask |= (uint64_t)1 << j;
+			mt->hdr_any[k] = mask;
+		}
+	}
 }
 
 /* ---- load ---- */
@@ -1017,6 +1670,83 @@ static void parse_rps(ctx *c, const json_t *v, const char *path,
 	}
 }
 
+/* A client's "method", "headers" and "user_ids". */
+static void parse_client_headers(ctx *c, const json_t *v, const char *path,
+				 model_client *cl)
+{
+	char p[PATH];
+	json_t *x = json_object_get(v, "method");
+	if (x) {
+		path_key(p, sizeof p, path, "method");
+		int k = json_is_string(x) ? method_index(json_string_value(x))
+					  : -1;
+		if (k < 0)
+			expected(c, p, methods_what, x);
+		else
+			cl->method = (uint8_t)k;
+	}
+	x = json_object_get(v, "headers");
+	if (x) {
+		path_key(p, sizeof p, path, "headers");
+		if (!json_is_object(x)) {
+			expected(c, p, "an object of header values, like "
+				       "{\"x-canary\": \"1\"}",
+				 x);
+		} else {
+			const char *name;
+			json_t *y;
+			json_object_foreach(x, name, y) {
+				char q[PATH];
+				path_key(q, sizeof q, p, name);
+				if (!header_name_ok(name)) {
+					errf(c, q, "expected a header name "
+						   "(letters, digits and "
+						   "!#$%%&'*+-.^_`|~), found "
+						   "\"%s\"",
+					     name);
+					continue;
+				}
+				if (!json_is_string(y)) {
+					expected(c, q, "a string value", y);
+					continue;
+				}
+				int i = intern_pair(c, q, name,
+						    json_string_value(y));
+				if (i >= 0)
+					cl->headers |= (uint64_t)1 << i;
+			}
+		}
+	}
+	x = json_object_get(v, "user_ids");
+	if (x) {
+		path_key(p, sizeof p, path, "user_ids");
+		if (!json_is_object(x)) {
+			expected(c, p, "an object like {\"header\": "
+				       "\"x-user-id\", \"count\": 1000}",
+				 x);
+			return;
+		}
+		static const char *const keys[] = {"header", "count", NULL};
+		check_keys(c, x, p, keys);
+		const char *h;
+		uint64_t n;
+		int r1 = get_header_name(c, x, "header", p, &h);
+		/* Ids travel in 24 bits of a message (see client.c). */
+		int r2 = get_uint(c, x, "count", p, 1, 1u << 24, &n);
+		if (r1 == 0 || r2 == 0)
+			errf(c, p, "expected both \"header\" and \"count\", "
+				   "found %s missing",
+			     r1 == 0 ? "\"header\"" : "\"count\"");
+		if (r1 != 1 || r2 != 1)
+			return;
+		int i = intern_name(c, h);
+		if (i >= 0) {
+			cl->user_header = (uint32_t)i;
+			cl->user_count = (uint32_t)n;
+		}
+	}
+}
+
 static void parse_client(ctx *c, const json_t *v, const char *path,
 			 model_client *cl, uint32_t index,
 			 const dist *default_sidecar, mesh_time duration)
@@ -1024,9 +1754,12 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 	static const char *const keys[] = {
 		"name",    "to",       "path",          "arrival",
 		"rps",     "users",    "think",         "timeout",
-		"max_in_flight", "request_size", "sidecar", "description", NULL};
+		"max_in_flight", "request_size", "sidecar", "description",
+		"method",  "headers",  "user_ids",      NULL};
 	char p[PATH], nm[64];
 	cl->sidecar_latency = *default_sidecar;
+	cl->method = METHOD_GET;
+	cl->user_header = MODEL_NONE;
 	cl->timeout = MESH_NEVER;
 	cl->max_in_flight = MODEL_UNLIMITED;
 	cl->arrival = ARRIVAL_POISSON;
@@ -1135,6 +1868,1274 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 		expected(c, p, "a string", desc);
 	}
 	parse_sidecar(c, v, path, &cl->sidecar_latency);
+	parse_client_headers(c, v, path, cl);
+}
+
+/* ---- mesh policies ---- */
+
+/* A duration above zero, or "none" (MESH_NEVER). Returns 1 and sets *out,
+ * 0 when absent, -1 when bad (reported). */
+static int get_timeout(ctx *c, const json_t *obj, const char *key,
+		       const char *path, mesh_time *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	char p[PATH];
+	path_key(p, sizeof p, path, key);
+	mesh_time t;
+	if (json_is_string(v) && strcmp(json_string_value(v), "none") == 0) {
+		*out = MESH_NEVER;
+		return 1;
+	}
+	if (!json_is_string(v) || scn_parse_duration(json_string_value(v), &t) < 0 ||
+	    t == 0) {
+		expected(c, p, "a duration above zero, like \"2s\", or \"none\"",
+			 v);
+		return -1;
+	}
+	*out = t;
+	return 1;
+}
+
+/* A duration above zero. Same returns as get_duration. */
+static int get_positive_duration(ctx *c, const json_t *obj, const char *key,
+				 const char *path, mesh_time *out)
+{
+	mesh_time t;
+	int r = get_duration(c, obj, key, path, &t);
+	if (r == 1 && t == 0) {
+		char p[PATH];
+		path_key(p, sizeof p, path, key);
+		expected(c, p, "a duration above zero",
+			 json_object_get(obj, key));
+		return -1;
+	}
+	if (r == 1)
+		*out = t;
+	return r;
+}
+
+static int get_bool(ctx *c, const json_t *obj, const char *key,
+		    const char *path, int *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		char p[PATH];
+		path_key(p, sizeof p, path, key);
+		expected(c, p, "true or false", v);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 1;
+}
+
+static int get_u32(ctx *c, const json_t *obj, const char *key,
+		   const char *path, uint32_t min, uint32_t *out)
+{
+	uint64_t x;
+	int r = get_uint(c, obj, key, path, min, UINT32_MAX, &x);
+	if (r == 1)
+		*out = (uint32_t)x;
+	return r;
+}
+
+/* The x-envoy-retry-on conditions the model knows (HTTP ones, no gRPC). */
+static const struct {
+	const char *name;
+	uint32_t bit;
+} retry_ons[] = {
+	{"5xx", RETRY_5XX},
+	{"gateway-error", RETRY_GATEWAY_ERROR},
+	{"reset", RETRY_RESET},
+	{"connect-failure", RETRY_CONNECT_FAILURE},
+	{"retriable-4xx", RETRY_RETRIABLE_4XX},
+	{"refused-stream", RETRY_REFUSED_STREAM},
+	{"retriable-status-codes", RETRY_RETRIABLE_STATUS},
+};
+#define NRETRY_ONS (sizeof retry_ons / sizeof retry_ons[0])
+
+static const char retry_on_what[] =
+	"a retry condition (5xx, gateway-error, reset, connect-failure, "
+	"retriable-4xx, refused-stream, retriable-status-codes) or a status "
+	"code from 100 to 599";
+
+/* One status code for "on"; duplicates are kept once. */
+static int add_status(ctx *c, const char *path, long long code,
+		      model_retry *r)
+{
+	if (code < 100 || code > 599) {
+		errf(c, path, "expected %s, found %lld", retry_on_what, code);
+		return -1;
+	}
+	for (uint32_t i = 0; i < r->nstatuses; i++)
+		if (r->statuses[i] == code)
+			return 0;
+	if (r->nstatuses == sizeof r->statuses / sizeof r->statuses[0]) {
+		errf(c, path, "expected at most %zu retriable status codes, "
+			      "found more",
+		     sizeof r->statuses / sizeof r->statuses[0]);
+		return -1;
+	}
+	r->statuses[r->nstatuses++] = (uint16_t)code;
+	r->on |= RETRY_RETRIABLE_STATUS;
+	return 0;
+}
+
+/* One token of "on": a condition name, or a status code in digits (as
+ * Istio's retryOn takes "503" beside the names). */
+static int add_on_token(ctx *c, const char *path, const char *tok,
+			model_retry *r)
+{
+	for (size_t i = 0; i < NRETRY_ONS; i++)
+		if (strcmp(retry_ons[i].name, tok) == 0) {
+			r->on |= retry_ons[i].bit;
+			return 0;
+		}
+	size_t n = strlen(tok);
+	if (n >= 1 && n <= 3 && strspn(tok, "0123456789") == n)
+		return add_status(c, path, atoll(tok), r);
+	errf(c, path, "expected %s, found \"%s\"", retry_on_what, tok);
+	return -1;
+}
+
+/* "on": ["5xx", 503] or "5xx,503". Replaces the conditions and statuses
+ * that r held (from the preset) when valid. */
+static void parse_retry_on(ctx *c, const json_t *v, const char *path,
+			   model_retry *r)
+{
+	model_retry t = *r;
+	t.on = 0;
+	t.nstatuses = 0;
+	int bad = 0, named_status = 0;
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		char tok[64];
+		for (;;) {
+			const char *e = strchr(s, ',');
+			size_t n = e ? (size_t)(e - s) : strlen(s);
+			while (n && isspace((unsigned char)*s))
+				s++, n--;
+			while (n && isspace((unsigned char)s[n - 1]))
+				n--;
+			if (n == 0 || n >= sizeof tok) {
+				expected(c, path, "a comma-separated list of "
+						  "retry conditions, like "
+						  "\"5xx,reset\"",
+					 v);
+				bad = 1;
+				break;
+			}
+			memcpy(tok, s, n);
+			tok[n] = '\0';
+			if (strcmp(tok, "retriable-status-codes") == 0)
+				named_status = 1;
+			if (add_on_token(c, path, tok, &t) < 0)
+				bad = 1;
+			if (!e)
+				break;
+			s = e + 1;
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *x = json_array_get(v, i);
+			char p[PATH];
+			path_idx(p, sizeof p, path, i);
+			if (json_is_integer(x)) {
+				if (add_status(c, p, json_integer_value(x), &t) < 0)
+					bad = 1;
+			} else if (json_is_string(x)) {
+				if (strcmp(json_string_value(x),
+					   "retriable-status-codes") == 0)
+					named_status = 1;
+				if (add_on_token(c, p, json_string_value(x),
+						 &t) < 0)
+					bad = 1;
+			} else {
+				expected(c, p, retry_on_what, x);
+				bad = 1;
+			}
+		}
+	} else {
+		expected(c, path, "a list of retry conditions, like [\"5xx\", "
+				  "503], or a string like \"5xx,503\"",
+			 v);
+		return;
+	}
+	if (bad)
+		return;
+	if (named_status && t.nstatuses == 0) {
+		errf(c, path, "expected status codes beside "
+			      "\"retriable-status-codes\", like "
+			      "[\"retriable-status-codes\", 503], found none");
+		return;
+	}
+	*r = t;
+}
+
+/* "budget": "none", Envoy's retry_budget {"percent", "min_concurrency"} or
+ * Linkerd's {"ratio", "min_per_second", "ttl"}. */
+static void parse_budget(ctx *c, const json_t *v, const char *path,
+			 model_retry *r)
+{
+	static const char *const keys[] = {"percent", "min_concurrency",
+					   "ratio",   "min_per_second",
+					   "ttl",     NULL};
+	static const char *const envoy[] = {"percent", "min_concurrency",
+					    NULL};
+	static const char what[] =
+		"\"none\", an Envoy budget {\"percent\": 20, "
+		"\"min_concurrency\": 3} or a Linkerd budget {\"ratio\": 0.2, "
+		"\"min_per_second\": 10, \"ttl\": \"10s\"}";
+	if (json_is_string(v) && strcmp(json_string_value(v), "none") == 0) {
+		r->budget = BUDGET_NONE;
+		return;
+	}
+	if (!json_is_object(v)) {
+		expected(c, path, what, v);
+		return;
+	}
+	check_keys(c, v, path, keys);
+	int ne = 0, nl = 0;
+	const char *key;
+	json_t *x;
+	json_object_foreach((json_t *)v, key, x) {
+		if (!in_list(keys, key))
+			continue;
+		if (in_list(envoy, key))
+			ne++;
+		else
+			nl++;
+	}
+	if (ne && nl) {
+		errf(c, path, "expected either an Envoy budget (\"percent\", "
+			      "\"min_concurrency\") or a Linkerd budget "
+			      "(\"ratio\", \"min_per_second\", \"ttl\"), found "
+			      "keys of both");
+		return;
+	}
+	if (!ne && !nl) {
+		expected(c, path, what, v);
+		return;
+	}
+	int bad = 0;
+	if (ne) {
+		/* Envoy's defaults: 20% of active requests, at least 3. */
+		double pct = 20.0;
+		uint32_t minc = 3;
+		bad |= get_number(c, v, "percent", path, 0, 100, &pct) < 0;
+		bad |= get_u32(c, v, "min_concurrency", path, 0, &minc) < 0;
+		if (bad)
+			return;
+		r->budget = BUDGET_ENVOY;
+		r->budget_percent = pct;
+		r->min_concurrency = minc;
+	} else {
+		/* Linkerd's defaults: retryRatio 0.2, minRetriesPerSecond
+		 * 10, ttl 10s. */
+		double ratio = 0.2, mps = 10.0;
+		mesh_time ttl = 10 * MESH_S;
+		bad |= get_number(c, v, "ratio", path, 0, 10, &ratio) < 0;
+		bad |= get_number(c, v, "min_per_second", path, 0, 1e9, &mps) < 0;
+		bad |= get_positive_duration(c, v, "ttl", path, &ttl) < 0;
+		if (bad)
+			return;
+		r->budget = BUDGET_LINKERD;
+		r->ratio = ratio;
+		r->min_per_second = mps;
+		r->ttl = ttl;
+	}
+}
+
+/* RETRY: the keys given override r (the preset's, or the service's for a
+ * route rule). Returns 0, or -1 (reported). */
+static int parse_retry(ctx *c, const json_t *v, const char *path,
+		       model_retry *r)
+{
+	static const char *const keys[] = {"attempts", "per_try_timeout", "on",
+					   "backoff",  "other_host",
+					   "budget",   NULL};
+	if (!json_is_object(v)) {
+		expected(c, path, "a retry policy, like {\"attempts\": 2, "
+				  "\"on\": \"5xx\"}",
+			 v);
+		return -1;
+	}
+	size_t before = c->nerr;
+	check_keys(c, v, path, keys);
+	/* A retry policy without "attempts" retries once, as Envoy's
+	 * num_retries defaults to 1, unless the preset already allows more. */
+	if (!json_object_get(v, "attempts") && r->attempts == 0)
+		r->attempts = 1;
+	get_u32(c, v, "attempts", path, 0, &r->attempts);
+	get_timeout(c, v, "per_try_timeout", path, &r->per_try_timeout);
+	char p[PATH];
+	json_t *x = json_object_get(v, "on");
+	if (x) {
+		path_key(p, sizeof p, path, "on");
+		parse_retry_on(c, x, p, r);
+	}
+	x = json_object_get(v, "backoff");
+	if (x) {
+		path_key(p, sizeof p, path, "backoff");
+		if (!json_is_object(x)) {
+			expected(c, p, "an object like {\"base\": \"25ms\", "
+				       "\"max\": \"250ms\"}",
+				 x);
+		} else {
+			static const char *const bk[] = {"base", "max", NULL};
+			check_keys(c, x, p, bk);
+			mesh_time base = r->backoff_base, max = r->backoff_max;
+			int rb = get_positive_duration(c, x, "base", p, &base);
+			int rm = get_duration(c, x, "max", p, &max);
+			/* As Envoy: max_interval defaults to 10 times the
+			 * base interval. */
+			if (rb == 1 && rm == 0)
+				max = base > MESH_NEVER / 10 ? MESH_NEVER
+							     : 10 * base;
+			if (rb >= 0 && rm >= 0 && max < base) {
+				char q[PATH];
+				path_key(q, sizeof q, p, "max");
+				char what[100], b[40];
+				mesh_format_duration(base, b, sizeof b);
+				snprintf(what, sizeof what,
+					 "a duration >= the base (%s)", b);
+				expected(c, q, what, json_object_get(x, "max"));
+			} else if (rb >= 0 && rm >= 0) {
+				r->backoff_base = base;
+				r->backoff_max = max;
+			}
+		}
+	}
+	get_bool(c, v, "other_host", path, &r->other_host);
+	x = json_object_get(v, "budget");
+	if (x) {
+		path_key(p, sizeof p, path, "budget");
+		parse_budget(c, x, p, r);
+	}
+	return c->nerr == before ? 0 : -1;
+}
+
+static const struct {
+	const char *name;
+	enum model_lb lb;
+} lbs[] = {
+	{"round_robin", LB_ROUND_ROBIN},     {"random", LB_RANDOM},
+	{"least_request", LB_LEAST_REQUEST}, {"peak_ewma", LB_PEAK_EWMA},
+	{"ring_hash", LB_RING_HASH},
+};
+static const char lb_what[] =
+	"\"round_robin\", \"random\", \"least_request\", \"peak_ewma\" or "
+	"\"ring_hash\"";
+
+static int lb_index(const json_t *v)
+{
+	if (!json_is_string(v))
+		return -1;
+	for (size_t i = 0; i < sizeof lbs / sizeof lbs[0]; i++)
+		if (strcmp(lbs[i].name, json_string_value(v)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* "lb": a policy name or {"policy", "choice_count", "header"}. */
+static void parse_lb(ctx *c, const json_t *v, const char *path,
+		     model_policy *pol)
+{
+	char p[PATH];
+	if (json_is_string(v)) {
+		int k = lb_index(v);
+		if (k < 0) {
+			expected(c, path, lb_what, v);
+			return;
+		}
+		if (lbs[k].lb == LB_RING_HASH) {
+			errf(c, path, "expected {\"policy\": \"ring_hash\", "
+				      "\"header\": \"<name>\"}, found "
+				      "\"ring_hash\" alone (ring hashing needs "
+				      "the header whose value it hashes)");
+			return;
+		}
+		pol->lb = lbs[k].lb;
+		pol->choice_count = 2;
+		pol->ring_header = MODEL_NONE;
+		return;
+	}
+	if (!json_is_object(v)) {
+		expected(c, path, "a balancer name or an object like "
+				  "{\"policy\": \"least_request\", "
+				  "\"choice_count\": 2}",
+			 v);
+		return;
+	}
+	static const char *const keys[] = {"policy", "choice_count", "header",
+					   NULL};
+	check_keys(c, v, path, keys);
+	json_t *x = json_object_get(v, "policy");
+	path_key(p, sizeof p, path, "policy");
+	int k = lb_index(x);
+	if (k < 0) {
+		expected(c, p, lb_what, x);
+		return;
+	}
+	int bad = 0;
+	/* Envoy's least_request_lb_config.choice_count: 2 by default. */
+	uint32_t choices = 2;
+	if (json_object_get(v, "choice_count")) {
+		if (lbs[k].lb != LB_LEAST_REQUEST) {
+			path_key(p, sizeof p, path, "choice_count");
+			errf(c, p, "expected no \"choice_count\" with \"%s\" "
+				   "(it belongs to \"least_request\")",
+			     lbs[k].name);
+			bad = 1;
+		} else if (get_u32(c, v, "choice_count", path, 2, &choices) < 0) {
+			bad = 1;
+		}
+	}
+	uint32_t header = MODEL_NONE;
+	const char *h;
+	int rh = get_header_name(c, v, "header", path, &h);
+	if (rh < 0)
+		bad = 1;
+	if (rh == 1 && lbs[k].lb != LB_RING_HASH) {
+		path_key(p, sizeof p, path, "header");
+		errf(c, p, "expected no \"header\" with \"%s\" (it belongs to "
+			   "\"ring_hash\")",
+		     lbs[k].name);
+		bad = 1;
+	}
+	if (rh == 0 && lbs[k].lb == LB_RING_HASH) {
+		path_key(p, sizeof p, path, "header");
+		errf(c, p, "expected the header whose value ring_hash hashes, "
+			   "like \"x-user-id\", found nothing");
+		bad = 1;
+	}
+	if (bad)
+		return;
+	if (rh == 1) {
+		int i = intern_name(c, h);
+		if (i < 0)
+			return;
+		header = (uint32_t)i;
+	}
+	pol->lb = lbs[k].lb;
+	pol->choice_count = choices;
+	pol->ring_header = header;
+}
+
+/* Envoy circuit_breakers thresholds; absent keys keep the preset's. */
+static void parse_breaker(ctx *c, const json_t *v, const char *path,
+			  model_breaker *b)
+{
+	static const char *const keys[] = {"max_connections", "max_pending",
+					   "max_requests", "max_retries",
+					   NULL};
+	if (!json_is_object(v)) {
+		expected(c, path, "an object like {\"max_connections\": 1024, "
+				  "\"max_pending\": 1024, \"max_requests\": "
+				  "1024, \"max_retries\": 3}",
+			 v);
+		return;
+	}
+	check_keys(c, v, path, keys);
+	get_u32(c, v, "max_connections", path, 1, &b->max_connections);
+	get_u32(c, v, "max_pending", path, 0, &b->max_pending);
+	get_u32(c, v, "max_requests", path, 1, &b->max_requests);
+	get_u32(c, v, "max_retries", path, 0, &b->max_retries);
+}
+
+/* Envoy outlier_detection: an object turns it on, with the preset's values
+ * for keys not given; false turns it off. */
+static void parse_outlier(ctx *c, const json_t *v, const char *path,
+			  model_outlier *o)
+{
+	static const char *const keys[] = {
+		"consecutive_5xx", "consecutive_gateway_errors", "interval",
+		"base_ejection",   "max_ejection", "max_ejection_percent", NULL};
+	if (json_is_false(v)) {
+		o->enabled = 0;
+		return;
+	}
+	if (!json_is_object(v)) {
+		expected(c, path, "an object like {\"consecutive_5xx\": 5} ({} "
+				  "for the defaults), or false",
+			 v);
+		return;
+	}
+	check_keys(c, v, path, keys);
+	model_outlier t = *o;
+	t.enabled = 1;
+	int bad = 0;
+	bad |= get_u32(c, v, "consecutive_5xx", path, 0, &t.consecutive_5xx) < 0;
+	bad |= get_u32(c, v, "consecutive_gateway_errors", path, 0,
+		       &t.consecutive_gateway) < 0;
+	bad |= get_positive_duration(c, v, "interval", path, &t.interval) < 0;
+	int rb = get_positive_duration(c, v, "base_ejection", path,
+				       &t.base_ejection);
+	int rm = get_positive_duration(c, v, "max_ejection", path,
+				       &t.max_ejection);
+	bad |= rb < 0 || rm < 0;
+	bad |= get_number(c, v, "max_ejection_percent", path, 0, 100,
+			  &t.max_ejection_percent) < 0;
+	if (bad)
+		return;
+	if (t.max_ejection < t.base_ejection) {
+		if (rm == 1) {
+			char p[PATH];
+			path_key(p, sizeof p, path, "max_ejection");
+			expected(c, p, "a duration >= base_ejection",
+				 json_object_get(v, "max_ejection"));
+			return;
+		}
+		/* As Envoy: max_ejection_time is 300s or base_ejection_time,
+		 * whichever is larger. */
+		t.max_ejection = t.base_ejection;
+	}
+	*o = t;
+}
+
+/* "split" (or "route"): {"<version>": weight, ...}. */
+static void parse_split(ctx *c, const json_t *v, const char *path,
+			const model_service *s, model_rule *rule)
+{
+	if (!json_is_object(v) || json_object_size(v) == 0) {
+		expected(c, path, "a non-empty object of version weights, like "
+				  "{\"v1\": 90, \"v2\": 10}",
+			 v);
+		return;
+	}
+	/* A service whose definition is broken has no versions to name;
+	 * its own error says so. */
+	if (s->nversions == 0)
+		return;
+	rule->splits = zalloc(c, json_object_size(v), sizeof *rule->splits);
+	if (!rule->splits)
+		return;
+	double total = 0;
+	int bad = 0;
+	const char *name;
+	json_t *x;
+	json_object_foreach((json_t *)v, name, x) {
+		char p[PATH];
+		path_key(p, sizeof p, path, name);
+		uint32_t k;
+		for (k = 0; k < s->nversions; k++)
+			if (s->versions[k].name &&
+			    strcmp(s->versions[k].name, name) == 0)
+				break;
+		if (k == s->nversions) {
+			char list[300] = "";
+			for (uint32_t j = 0; j < s->nversions; j++) {
+				size_t l = strlen(list);
+				snprintf(list + l, sizeof list - l, "%s\"%s\"",
+					 j ? ", " : "",
+					 s->versions[j].name
+						 ? s->versions[j].name
+						 : "?");
+			}
+			errf(c, p, "expected a version of %s (%s), found "
+				   "\"%s\", which is not defined",
+			     s->name, list, name);
+			bad = 1;
+			continue;
+		}
+		if (!json_is_number(x) || json_number_value(x) < 0 ||
+		    isnan(json_number_value(x)) || json_number_value(x) > 1e9) {
+			expected(c, p, "a weight from 0 to 1e9", x);
+			bad = 1;
+			continue;
+		}
+		total += json_number_value(x);
+		rule->splits[rule->nsplits].version = k;
+		rule->splits[rule->nsplits].weight = json_number_value(x);
+		rule->nsplits++;
+	}
+	if (!bad && total <= 0)
+		errf(c, path, "expected weights that add up to more than 0, "
+			      "found 0");
+}
+
+/* RULE: an Istio VirtualService http[] entry. */
+static void parse_rule(ctx *c, const json_t *v, const char *path,
+		       uint32_t si, model_rule *rule)
+{
+	static const char *const keys[] = {"match", "split", "route",
+					   "timeout", "retries", NULL};
+	model_service *s = &c->m->services[si];
+	if (!json_is_object(v)) {
+		expected(c, path, "a route rule, like {\"match\": {\"headers\": "
+				  "{\"x-canary\": {\"exact\": \"1\"}}}, "
+				  "\"split\": {\"v2\": 100}}",
+			 v);
+		return;
+	}
+	check_keys(c, v, path, keys);
+	char p[PATH];
+	json_t *m = json_object_get(v, "match");
+	if (m) {
+		path_key(p, sizeof p, path, "match");
+		if (json_is_array(m)) {
+			size_t n = json_array_size(m);
+			rule->matches = zalloc(c, n, sizeof *rule->matches);
+			if (rule->matches) {
+				rule->nmatches = (uint32_t)n;
+				for (size_t k = 0; k < n; k++) {
+					char q[PATH];
+					path_idx(q, sizeof q, p, k);
+					parse_match(c, json_array_get(m, k), q, si,
+						    1, &rule->matches[k]);
+				}
+			}
+		} else {
+			rule->matches = zalloc(c, 1, sizeof *rule->matches);
+			if (rule->matches) {
+				rule->nmatches = 1;
+				parse_match(c, m, p, si, 1, &rule->matches[0]);
+			}
+		}
+	}
+	json_t *split = json_object_get(v, "split");
+	json_t *route = json_object_get(v, "route");
+	if (split && route) {
+		errf(c, path, "expected either \"split\" or \"route\" (the same "
+			      "thing), found both");
+	} else if (split || route) {
+		path_key(p, sizeof p, path, split ? "split" : "route");
+		parse_split(c, split ? split : route, p, s, rule);
+	} else {
+		/* No split: every version, in proportion to its replicas,
+		 * as plain Kubernetes Service load balancing would. */
+		rule->splits = zalloc(c, s->nversions, sizeof *rule->splits);
+		if (rule->splits) {
+			for (uint32_t k = 0; k < s->nversions; k++) {
+				rule->splits[k].version = k;
+				rule->splits[k].weight = s->versions[k].replicas;
+			}
+			rule->nsplits = s->nversions;
+		}
+	}
+	if (get_timeout(c, v, "timeout", path, &rule->timeout) == 1)
+		rule->has_timeout = 1;
+	json_t *r = json_object_get(v, "retries");
+	if (r) {
+		/* A rule's retries start from the service's policy. */
+		rule->retry = s->policy.retry;
+		path_key(p, sizeof p, path, "retries");
+		if (parse_retry(c, r, p, &rule->retry) == 0)
+			rule->has_retry = 1;
+	}
+}
+
+/* POLICY: mesh.<service>. Keys absent keep the preset's values. */
+static void parse_policy(ctx *c, const json_t *v, const char *path,
+			 uint32_t si)
+{
+	static const char *const keys[] = {
+		"timeout", "connect_timeout", "retries",         "lb",
+		"circuit_breaker", "outlier", "panic_threshold", "routes",
+		NULL};
+	model_policy *pol = &c->m->services[si].policy;
+	if (!json_is_object(v)) {
+		expected(c, path, "a policy object, like {\"timeout\": \"2s\", "
+				  "\"retries\": {\"attempts\": 2}}",
+			 v);
+		return;
+	}
+	check_keys(c, v, path, keys);
+	char p[PATH];
+	get_timeout(c, v, "timeout", path, &pol->timeout);
+	get_positive_duration(c, v, "connect_timeout", path,
+			      &pol->connect_timeout);
+	json_t *x = json_object_get(v, "retries");
+	if (x) {
+		path_key(p, sizeof p, path, "retries");
+		model_retry r = pol->retry;
+		if (parse_retry(c, x, p, &r) == 0)
+			pol->retry = r;
+	}
+	if ((x = json_object_get(v, "lb"))) {
+		path_key(p, sizeof p, path, "lb");
+		parse_lb(c, x, p, pol);
+	}
+	if ((x = json_object_get(v, "circuit_breaker"))) {
+		path_key(p, sizeof p, path, "circuit_breaker");
+		parse_breaker(c, x, p, &pol->breaker);
+	}
+	if ((x = json_object_get(v, "outlier"))) {
+		path_key(p, sizeof p, path, "outlier");
+		parse_outlier(c, x, p, &pol->outlier);
+	}
+	get_number(c, v, "panic_threshold", path, 0, 100, &pol->panic_threshold);
+	if ((x = json_object_get(v, "routes"))) {
+		path_key(p, sizeof p, path, "routes");
+		if (!json_is_array(x)) {
+			expected(c, p, "an array of route rules", x);
+			return;
+		}
+		size_t n = json_array_size(x);
+		pol->rules = zalloc(c, n, sizeof *pol->rules);
+		if (!pol->rules)
+			return;
+		pol->nrules = (uint32_t)n;
+		for (size_t k = 0; k < n; k++) {
+			char q[PATH];
+			path_idx(q, sizeof q, p, k);
+			parse_rule(c, json_array_get(x, k), q, si,
+				   &pol->rules[k]);
+		}
+	}
+}
+
+static void parse_mesh(ctx *c, const json_t *v)
+{
+	if (!json_is_object(v)) {
+		expected(c, "mesh", "an object of policies keyed by service "
+				    "name, like {\"catalog\": {\"timeout\": "
+				    "\"2s\"}}",
+			 v);
+		return;
+	}
+	const char *name;
+	json_t *x;
+	json_object_foreach((json_t *)v, name, x) {
+		char p[PATH];
+		path_key(p, sizeof p, "mesh", name);
+		int si = service_index(c->m, name);
+		if (si < 0) {
+			errf(c, p, "expected the name of a service in "
+				   "\"services\", found \"%s\", which is not "
+				   "defined",
+			     name);
+			continue;
+		}
+		parse_policy(c, x, p, (uint32_t)si);
+	}
+}
+
+/* ---- faults ---- */
+
+static const char *const fk_delay[] = {"target", "source", "percent",
+				       "match",  "delay",  NULL};
+static const char *const fk_abort[] = {"target", "source", "percent", "match",
+				       "status", "reset",  NULL};
+static const char *const fk_blackhole[] = {"target", "source", "percent",
+					   "match", NULL};
+static const char *const fk_partition[] = {"between", "direction", NULL};
+static const char *const fk_crash[] = {"target", NULL};
+static const char *const fk_capacity[] = {"target", "slowdown",
+					  "workers_removed", NULL};
+static const char *const fk_network[] = {"target", "latency", "loss",
+					 "burst",  "rto",     NULL};
+
+static const struct {
+	const char *name;
+	enum model_fault_kind kind;
+	const char *const *keys;   /* beside the common ones */
+	int needs_target;
+} fault_kinds[] = {
+	{"delay", FAULT_DELAY, fk_delay, 1},
+	{"abort", FAULT_ABORT, fk_abort, 1},
+	{"blackhole", FAULT_BLACKHOLE, fk_blackhole, 1},
+	{"partition", FAULT_PARTITION, fk_partition, 0},
+	{"crash", FAULT_CRASH, fk_crash, 1},
+	{"capacity", FAULT_CAPACITY, fk_capacity, 1},
+	{"network", FAULT_NETWORK, fk_network, 0},
+};
+#define NFAULT_KINDS (sizeof fault_kinds / sizeof fault_kinds[0])
+
+static const char *const fault_common[] = {"kind",  "at",          "for",
+					   "until", "label",       "description",
+					   NULL};
+static const char *const fault_all[] = {
+	"kind",   "at",     "for",     "until",     "label",     "description",
+	"target", "source", "percent", "match",     "delay",     "status",
+	"reset",  "between", "direction", "slowdown", "workers_removed",
+	"latency", "loss",  "burst",   "rto",       NULL};
+
+static const char fault_kind_what[] =
+	"one of \"delay\", \"abort\", \"blackhole\", \"partition\", "
+	"\"crash\", \"capacity\", \"network\"";
+
+/* Keys of a fault of kind k (-1: unknown kind, any fault key passes). A key
+ * that belongs to another kind is named as such. */
+static void check_fault_keys(ctx *c, const json_t *v, const char *path,
+			     int k)
+{
+	const char *key;
+	json_t *x;
+	json_object_foreach((json_t *)v, key, x) {
+		if (in_list(fault_common, key))
+			continue;
+		if (k < 0) {
+			check_key(c, key, path, fault_all);
+			continue;
+		}
+		if (in_list(fault_kinds[k].keys, key))
+			continue;
+		if (!in_list(fault_all, key)) {
+			check_key(c, key, path, fault_all);
+			continue;
+		}
+		char p[PATH], list[300] = "";
+		path_key(p, sizeof p, path, key);
+		for (const char *const *a = fault_kinds[k].keys; *a; a++) {
+			size_t l = strlen(list);
+			snprintf(list + l, sizeof list - l, ", %s", *a);
+		}
+		errf(c, p, "unknown key \"%s\" for %s %s fault; expected one "
+			   "of: kind, at, for, until, label, description%s",
+		     key, strchr("aeiou", fault_kinds[k].name[0]) ? "an" : "a",
+		     fault_kinds[k].name, list);
+	}
+}
+
+/* "target": "svc" or {"service", "version", "instance"}. Returns 0, or -1
+ * (reported). */
+static int parse_fault_target(ctx *c, const json_t *v, const char *path,
+			      model_fault *f)
+{
+	model *m = c->m;
+	const char *name = NULL;
+	char p[PATH];
+	if (json_is_string(v)) {
+		name = json_string_value(v);
+		snprintf(p, sizeof p, "%s", path);
+	} else if (json_is_object(v)) {
+		static const char *const keys[] = {"service", "version",
+						   "instance", NULL};
+		check_keys(c, v, path, keys);
+		int r = get_string(c, v, "service", path, &name);
+		path_key(p, sizeof p, path, "service");
+		if (r == 0)
+			errf(c, p, "expected the name of a service, found "
+				   "nothing");
+		if (r != 1)
+			return -1;
+	} else {
+		expected(c, path, "a service name, or an object like "
+				  "{\"service\": \"reviews\", \"version\": "
+				  "\"v2\"}",
+			 v);
+		return -1;
+	}
+	int si = service_index(m, name);
+	if (si < 0) {
+		errf(c, p, "expected the name of a service in \"services\", "
+			   "found \"%s\", which is not defined",
+		     name);
+		return -1;
+	}
+	const model_service *s = &m->services[si];
+	f->service = (uint32_t)si;
+	if (!json_is_object(v))
+		return 0;
+	int bad = 0;
+	const char *vn;
+	int rv = get_string(c, v, "version", path, &vn);
+	if (rv < 0)
+		bad = 1;
+	if (rv == 1 && s->nversions == 0)
+		return -1;   /* the service's own error says why */
+	if (rv == 1) {
+		uint32_t k;
+		for (k = 0; k < s->nversions; k++)
+			if (s->versions[k].name &&
+			    strcmp(s->versions[k].name, vn) == 0)
+				break;
+		if (k == s->nversions) {
+			path_key(p, sizeof p, path, "version");
+			errf(c, p, "expected a version of %s, found \"%s\", "
+				   "which is not defined",
+			     s->name, vn);
+			bad = 1;
+		} else {
+			f->version = k;
+		}
+	}
+	json_t *in = json_object_get(v, "instance");
+	if (in) {
+		path_key(p, sizeof p, path, "instance");
+		char what[120];
+		snprintf(what, sizeof what,
+			 "an instance index from 0 to %u (%s has %u replica%s)",
+			 s->replicas ? s->replicas - 1 : 0, s->name,
+			 s->replicas, s->replicas == 1 ? "" : "s");
+		if (!json_is_integer(in) || json_integer_value(in) < 0 ||
+		    json_integer_value(in) >= (json_int_t)s->replicas) {
+			expected(c, p, what, in);
+			bad = 1;
+		} else if (f->version != MODEL_ANY &&
+			   (uint32_t)json_integer_value(in) -
+					   s->versions[f->version].first >=
+				   s->versions[f->version].replicas) {
+			const model_version *ver = &s->versions[f->version];
+			snprintf(what, sizeof what,
+				 "an instance of version %s (%u to %u)",
+				 ver->name, ver->first,
+				 ver->first + ver->replicas - 1);
+			expected(c, p, what, in);
+			bad = 1;
+		} else {
+			f->instance = (uint32_t)json_integer_value(in);
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+/* "between": [["a", "b"], ["c"]]: two non-empty disjoint sides. */
+static void parse_partition(ctx *c, const json_t *v, const char *path,
+			    model_fault *f)
+{
+	model *m = c->m;
+	char p[PATH];
+	json_t *b = json_object_get(v, "between");
+	path_key(p, sizeof p, path, "between");
+	static const char what[] =
+		"two lists of services, like [[\"a\", \"b\"], [\"c\"]]";
+	if (!b) {
+		errf(c, p, "expected %s, found nothing", what);
+		return;
+	}
+	if (!json_is_array(b) || json_array_size(b) != 2) {
+		expected(c, p, what, b);
+		return;
+	}
+	f->side = zalloc(c, m->nservices, 1);
+	if (!f->side)
+		return;
+	for (size_t s = 0; s < 2; s++) {
+		json_t *side = json_array_get(b, s);
+		char q[PATH];
+		path_idx(q, sizeof q, p, s);
+		if (!json_is_array(side) || json_array_size(side) == 0) {
+			expected(c, q, "a non-empty list of service names",
+				 side);
+			continue;
+		}
+		for (size_t i = 0; i < json_array_size(side); i++) {
+			json_t *x = json_array_get(side, i);
+			char r[PATH];
+			path_idx(r, sizeof r, q, i);
+			int si = json_is_string(x)
+					 ? service_index(m, json_string_value(x))
+					 : -1;
+			if (si < 0) {
+				if (json_is_string(x))
+					errf(c, r, "expected the name of a "
+						   "service in \"services\", "
+						   "found \"%s\", which is not "
+						   "defined",
+					     json_string_value(x));
+				else
+					expected(c, r, "a service name", x);
+				continue;
+			}
+			if (f->side[si] && f->side[si] != s + 1) {
+				errf(c, r, "expected sides with no service in "
+					   "common, found \"%s\" on both",
+				     json_string_value(x));
+				continue;
+			}
+			f->side[si] = (uint8_t)(s + 1);
+		}
+	}
+	const char *dir;
+	int r = get_string(c, v, "direction", path, &dir);
+	if (r == 1) {
+		if (strcmp(dir, "one-way") == 0) {
+			f->one_way = 1;
+		} else if (strcmp(dir, "both") != 0) {
+			path_key(p, sizeof p, path, "direction");
+			expected(c, p, "\"both\" or \"one-way\"",
+				 json_object_get(v, "direction"));
+		}
+	}
+}
+
+static void parse_network_fault(ctx *c, const json_t *v, const char *path,
+				model_fault *f)
+{
+	char p[PATH];
+	json_t *lat = json_object_get(v, "latency");
+	json_t *burst = json_object_get(v, "burst");
+	if (!lat && !burst && !json_object_get(v, "loss")) {
+		errf(c, path, "expected at least one of \"latency\", \"loss\" "
+			      "or \"burst\" in a network fault, found none");
+		return;
+	}
+	if (lat) {
+		path_key(p, sizeof p, path, "latency");
+		if (parse_dist(c, lat, p, &f->latency) == 0)
+			f->has_latency = 1;
+	}
+	get_number(c, v, "loss", path, 0, 1, &f->loss);
+	get_positive_duration(c, v, "rto", path, &f->rto);
+	if (!burst)
+		return;
+	path_key(p, sizeof p, path, "burst");
+	if (!json_is_object(burst)) {
+		expected(c, p, "a Gilbert-Elliott model like {\"p\": 0.01, "
+			       "\"r\": 0.3, \"loss_bad\": 1}",
+			 burst);
+		return;
+	}
+	static const char *const keys[] = {"p", "r", "loss_bad", NULL};
+	check_keys(c, burst, p, keys);
+	double gp = 0, gr = 0, lb = 1.0;
+	int r1 = get_number(c, burst, "p", p, 0, 1, &gp);
+	int r2 = get_number(c, burst, "r", p, 0, 1, &gr);
+	int r3 = get_number(c, burst, "loss_bad", p, 0, 1, &lb);
+	if (r1 == 0 || r2 == 0)
+		errf(c, p, "expected both \"p\" (good to bad) and \"r\" (bad "
+			   "to good), found %s missing",
+		     r1 == 0 ? "\"p\"" : "\"r\"");
+	if (r2 == 1 && gr == 0) {
+		char q[PATH];
+		path_key(q, sizeof q, p, "r");
+		expected(c, q, "a number above 0 and at most 1 (with r = 0 "
+			       "the bad state never ends)",
+			 json_object_get(burst, "r"));
+		r2 = -1;
+	}
+	if (r1 != 1 || r2 != 1 || r3 < 0)
+		return;
+	f->bursty = 1;
+	f->ge_p = gp;
+	f->ge_r = gr;
+	f->loss_bad = lb;
+}
+
+static void fault_label(ctx *c, model_fault *f, const char *kind)
+{
+	model *m = c->m;
+	char buf[256];
+	if (f->kind == FAULT_PARTITION && f->side) {
+		size_t l = (size_t)snprintf(buf, sizeof buf, "%s", kind);
+		for (int s = 1; s <= 2; s++) {
+			const char *sep = s == 1 ? " " : " / ";
+			for (uint32_t i = 0; i < m->nservices; i++) {
+				if (f->side[i] != s)
+					continue;
+				if (l < sizeof buf)
+					l += (size_t)snprintf(buf + l, sizeof buf - l,
+							      "%s%s", sep,
+							      m->services[i].name);
+				sep = ",";
+			}
+		}
+	} else if (f->service == MODEL_ANY) {
+		snprintf(buf, sizeof buf, "%s (all hops)", kind);
+	} else {
+		const model_service *s = &m->services[f->service];
+		if (f->instance != MODEL_ANY)
+			snprintf(buf, sizeof buf, "%s %s[%u]", kind, s->name,
+				 f->instance);
+		else if (f->version != MODEL_ANY)
+			snprintf(buf, sizeof buf, "%s %s/%s", kind, s->name,
+				 s->versions[f->version].name);
+		else
+			snprintf(buf, sizeof buf, "%s %s", kind, s->name);
+	}
+	f->label = dup(c, buf);
+}
+
+static void parse_fault(ctx *c, const json_t *v, const char *path,
+			model_fault *f, mesh_time duration)
+{
+	model *m = c->m;
+	char p[PATH];
+	f->service = MODEL_ANY;
+	f->version = MODEL_ANY;
+	f->instance = MODEL_ANY;
+	f->source = MODEL_ANY;
+	f->end = MESH_NEVER;
+	f->percent = 100.0;
+	f->slowdown = 1.0;
+	f->rto = 200 * MESH_MS;
+	if (!json_is_object(v)) {
+		expected(c, path, "a fault object, like {\"kind\": \"abort\", "
+				  "\"target\": \"catalog\", \"status\": 503, "
+				  "\"at\": \"10s\", \"for\": \"5s\"}",
+			 v);
+		return;
+	}
+	json_t *kv = json_object_get(v, "kind");
+	path_key(p, sizeof p, path, "kind");
+	int k = -1;
+	if (json_is_string(kv))
+		for (size_t i = 0; i < NFAULT_KINDS; i++)
+			if (strcmp(fault_kinds[i].name, json_string_value(kv)) == 0)
+				k = (int)i;
+	if (!kv)
+		errf(c, p, "expected the kind of fault, %s, found nothing",
+		     fault_kind_what);
+	else if (k < 0)
+		expected(c, p, fault_kind_what, kv);
+	check_fault_keys(c, v, path, k);
+	if (k >= 0)
+		f->kind = fault_kinds[k].kind;
+
+	/* When. */
+	int r = get_duration(c, v, "at", path, &f->start);
+	path_key(p, sizeof p, path, "at");
+	if (r == 0)
+		errf(c, p, "expected when the fault starts, like \"10s\", "
+			   "found nothing");
+	if (r == 1 && duration && f->start >= duration) {
+		expected(c, p, "a time before the scenario's duration",
+			 json_object_get(v, "at"));
+		r = -1;
+	}
+	json_t *fr = json_object_get(v, "for");
+	json_t *un = json_object_get(v, "until");
+	if (fr && un) {
+		errf(c, path, "expected either \"for\" or \"until\", found "
+			      "both");
+	} else if (fr) {
+		mesh_time d = 0;
+		if (get_positive_duration(c, v, "for", path, &d) == 1 && r == 1)
+			f->end = d > MESH_NEVER - 1 - f->start ? MESH_NEVER - 1
+							       : f->start + d;
+	} else if (un) {
+		mesh_time t = 0;
+		if (get_duration(c, v, "until", path, &t) == 1 && r == 1) {
+			if (t <= f->start) {
+				path_key(p, sizeof p, path, "until");
+				expected(c, p, "a time later than \"at\"", un);
+			} else {
+				f->end = t;
+			}
+		}
+	}
+	const char *label = NULL;
+	get_string(c, v, "label", path, &label);
+	json_t *d = json_object_get(v, "description");
+	if (d && !json_is_string(d)) {
+		path_key(p, sizeof p, path, "description");
+		expected(c, p, "a string", d);
+	}
+	if (k < 0)
+		return;
+
+	/* Where. */
+	json_t *t = json_object_get(v, "target");
+	if (t && in_list(fault_kinds[k].keys, "target")) {
+		path_key(p, sizeof p, path, "target");
+		parse_fault_target(c, t, p, f);
+	} else if (!t && fault_kinds[k].needs_target) {
+		path_key(p, sizeof p, path, "target");
+		errf(c, p, "expected the service a %s fault applies to, "
+			   "found nothing",
+		     fault_kinds[k].name);
+	}
+	json_t *s = json_object_get(v, "source");
+	if (s && in_list(fault_kinds[k].keys, "source")) {
+		path_key(p, sizeof p, path, "source");
+		int si = -1;
+		if (json_is_string(s) && strcmp(json_string_value(s), "clients") == 0)
+			f->source = MODEL_CLIENTS;
+		else if (json_is_string(s) &&
+			 (si = service_index(m, json_string_value(s))) >= 0)
+			f->source = (uint32_t)si;
+		else if (json_is_string(s))
+			errf(c, p, "expected the name of a service in "
+				   "\"services\" or \"clients\", found \"%s\", "
+				   "which is not defined",
+			     json_string_value(s));
+		else
+			expected(c, p, "a service name or \"clients\"", s);
+	}
+	if (in_list(fault_kinds[k].keys, "percent"))
+		get_number(c, v, "percent", path, 0, 100, &f->percent);
+	json_t *mt = json_object_get(v, "match");
+	if (mt && in_list(fault_kinds[k].keys, "match")) {
+		path_key(p, sizeof p, path, "match");
+		f->has_match = 1;
+		parse_match(c, mt, p, MODEL_ANY, 0, &f->match);
+	}
+
+	/* What. */
+	switch (f->kind) {
+	case FAULT_DELAY: {
+		json_t *x = json_object_get(v, "delay");
+		path_key(p, sizeof p, path, "delay");
+		if (!x)
+			errf(c, p, "expected how long to delay, a duration or a "
+				   "distribution, found nothing");
+		else
+			parse_dist(c, x, p, &f->delay);
+		break;
+	}
+	case FAULT_ABORT: {
+		json_t *st = json_object_get(v, "status");
+		json_t *rs = json_object_get(v, "reset");
+		if (st && rs) {
+			errf(c, path, "expected either \"status\" or \"reset\", "
+				      "found both");
+		} else if (!st && !rs) {
+			errf(c, path, "expected \"status\" (the answer, like "
+				      "503) or \"reset\": true, found neither");
+		} else if (st) {
+			uint64_t x;
+			if (get_uint(c, v, "status", path, 100, 599, &x) == 1)
+				f->status = (uint16_t)x;
+		} else if (!json_is_true(rs)) {
+			path_key(p, sizeof p, path, "reset");
+			expected(c, p, "true (or \"status\" instead)", rs);
+		} else {
+			f->reset = 1;
+		}
+		break;
+	}
+	case FAULT_PARTITION:
+		parse_partition(c, v, path, f);
+		break;
+	case FAULT_CAPACITY: {
+		int r1 = get_number(c, v, "slowdown", path, 1, 1e6, &f->slowdown);
+		int r2 = get_u32(c, v, "workers_removed", path, 0,
+				 &f->workers_removed);
+		if (r1 >= 0 && r2 >= 0 && f->slowdown == 1.0 &&
+		    f->workers_removed == 0)
+			errf(c, path, "expected \"slowdown\" above 1 or "
+				      "\"workers_removed\" above 0, found "
+				      "neither (the fault would change "
+				      "nothing)");
+		break;
+	}
+	case FAULT_NETWORK:
+		parse_network_fault(c, v, path, f);
+		break;
+	case FAULT_BLACKHOLE:
+	case FAULT_CRASH:
+		break;
+	}
+	if (label)
+		f->label = dup(c, label);
+	else
+		fault_label(c, f, fault_kinds[k].name);
+}
+
+static void parse_faults(ctx *c, const json_t *v, mesh_time duration)
+{
+	model *m = c->m;
+	if (!json_is_array(v)) {
+		expected(c, "faults", "an array of faults", v);
+		return;
+	}
+	size_t n = json_array_size(v);
+	if (n == 0)
+		return;
+	m->faults = zalloc(c, n, sizeof *m->faults);
+	if (!m->faults)
+		return;
+	m->nfaults = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		char p[PATH];
+		path_idx(p, sizeof p, "faults", i);
+		parse_fault(c, json_array_get(v, i), p, &m->faults[i], duration);
+	}
 }
 
 /* ---- objectives ---- */
@@ -1149,8 +3150,32 @@ static const struct {
 	{"p50", METRIC_P50},                   {"p90", METRIC_P90},
 	{"p99", METRIC_P99},                   {"p999", METRIC_P999},
 	{"max", METRIC_MAX},
+	{"retry_amplification", METRIC_RETRY_AMPLIFICATION},
+	{"recovers_within", METRIC_RECOVERS_WITHIN},
+	{"metastable", METRIC_METASTABLE},
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
+
+static void add_objective(ctx *c, enum model_scope scope, uint32_t index,
+			  enum model_metric metric, enum model_op op,
+			  double target, const char *text)
+{
+	model *m = c->m;
+	model_objective *o = realloc(m->objectives,
+				     (m->nobjectives + 1) * sizeof *o);
+	if (!o) {
+		c->oom = 1;
+		return;
+	}
+	m->objectives = o;
+	o += m->nobjectives++;
+	o->scope = scope;
+	o->index = index;
+	o->metric = metric;
+	o->op = op;
+	o->target = target;
+	o->text = dup(c, text);
+}
 
 static void parse_objective(ctx *c, const json_t *v, const char *path,
 			    enum model_scope scope, uint32_t index,
@@ -1163,7 +3188,29 @@ static void parse_objective(ctx *c, const json_t *v, const char *path,
 				   metric == METRIC_ERROR_RATE
 				   ? "a comparison with a rate, like \">= 0.99\" "
 				     "or \">= 99%\""
+			   : metric == METRIC_RETRY_AMPLIFICATION
+				   ? "a comparison with a ratio of attempts to "
+				     "requests, like \"<= 1.5\""
 				   : "a comparison with a count, like \"<= 100\"";
+	if (metric == METRIC_METASTABLE) {
+		/* A yes/no property of the run, so a JSON boolean: false
+		 * asks that the system recovers once load and faults end. */
+		if (!json_is_boolean(v))
+			expected(c, path, "true or false (a JSON boolean, not a "
+					  "string)",
+				 v);
+		else
+			add_objective(c, scope, index, metric, OP_EQ,
+				      json_is_true(v) ? 1 : 0,
+				      json_is_true(v) ? "true" : "false");
+		return;
+	}
+	if (metric == METRIC_RECOVERS_WITHIN && !c->has_faults) {
+		errf(c, path, "expected a scenario with faults (recovers_within "
+			      "is measured from the end of the last fault), "
+			      "found no \"faults\"");
+		return;
+	}
 	if (!json_is_string(v)) {
 		expected(c, path, what, v);
 		return;
@@ -1220,21 +3267,8 @@ static void parse_objective(ctx *c, const json_t *v, const char *path,
 			return;
 		}
 	}
-	model *m = c->m;
-	model_objective *o = realloc(m->objectives,
-				     (m->nobjectives + 1) * sizeof *o);
-	if (!o) {
-		c->oom = 1;
-		return;
-	}
-	m->objectives = o;
-	o += m->nobjectives++;
-	o->scope = scope;
-	o->index = index;
-	o->metric = metric;
-	o->op = op;
-	o->target = target;
-	o->text = dup(c, json_string_value(v));
+	add_objective(c, scope, index, metric, op, target,
+		      json_string_value(v));
 }
 
 static void parse_objectives(ctx *c, const json_t *v, const char *path,
@@ -1315,7 +3349,7 @@ static void parse_model(ctx *c, const json_t *root)
 	static const char *const keys[] = {
 		"$schema", "name",    "description", "seed",     "duration",
 		"drain",   "network", "sidecar",     "services", "load",
-		"expect",  NULL};
+		"expect",  "defaults", "mesh",       "faults",   NULL};
 	model *m = c->m;
 	if (!json_is_object(root)) {
 		expected(c, "(top level)", "a scenario object", root);
@@ -1382,6 +3416,24 @@ static void parse_model(ctx *c, const json_t *root)
 	dist_constant(&sidecar, 0);
 	parse_sidecar(c, root, "", &sidecar);
 
+	/* The preset comes first: every service's policy starts from it. */
+	c->defaults = "none";
+	json_t *dv = json_object_get(root, "defaults");
+	if (dv) {
+		model_policy probe;
+		memset(&probe, 0, sizeof probe);
+		if (!json_is_string(dv) ||
+		    model_policy_preset(&probe, json_string_value(dv)) < 0)
+			expected(c, "defaults", "one of \"none\", \"envoy\", "
+						"\"istio\", \"linkerd\"",
+				 dv);
+		else
+			c->defaults = json_string_value(dv);
+	}
+	m->defaults = dup(c, c->defaults);
+	json_t *faults = json_object_get(root, "faults");
+	c->has_faults = json_is_array(faults) && json_array_size(faults) > 0;
+
 	json_t *svcs = json_object_get(root, "services");
 	if (!svcs) {
 		errf(c, "services", "expected an object of services, found "
@@ -1403,6 +3455,13 @@ static void parse_model(ctx *c, const json_t *root)
 		check_cycles(c);
 	}
 
+	/* After the services (a policy's routes name their versions),
+	 * before the load (whose routes and headers come later, which is
+	 * why matches are resolved at the very end). */
+	json_t *mesh = json_object_get(root, "mesh");
+	if (mesh)
+		parse_mesh(c, mesh);
+
 	json_t *load = json_object_get(root, "load");
 	if (!load) {
 		errf(c, "load", "expected an array of load clients, found "
@@ -1414,9 +3473,7 @@ static void parse_model(ctx *c, const json_t *root)
 		 * show too (calls to "to" then say the service is missing). */
 		size_t n = json_array_size(load);
 		m->clients = zalloc(c, n, sizeof *m->clients);
-		if (!m->clients)
-			return;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; m->clients && i < n; i++) {
 			char p[PATH];
 			path_idx(p, sizeof p, "load", i);
 			model_client *cl = &m->clients[m->nclients++];
@@ -1434,9 +3491,15 @@ static void parse_model(ctx *c, const json_t *root)
 		}
 	}
 
+	if (faults)
+		parse_faults(c, faults, m->duration);
+
 	json_t *exp = json_object_get(root, "expect");
 	if (exp)
 		parse_objectives(c, exp, "expect", SCOPE_OVERALL, 0);
+
+	if (!c->nerr && !c->oom)
+		resolve_matches(c);
 }
 
 model *scn_load_string(const char *json, const char *name, scn_errors *errs)
@@ -1460,6 +3523,9 @@ model *scn_load_string(const char *json, const char *name, scn_errors *errs)
 	c.m->file = strdup(name);
 	parse_model(&c, root);
 	json_decref(root);
+	for (size_t i = 0; i < c.npm; i++)
+		pmatch_free(&c.pm[i]);
+	free(c.pm);
 	if (c.oom)
 		errf(&c, NULL, "out of memory while loading");
 	/* add_error may have had no room even for one message. */

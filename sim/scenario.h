@@ -9,8 +9,15 @@
  *
  * Unknown keys are errors (with the nearest known key suggested), so a typo
  * is never ignored. Calls to services that do not exist and cycles in the
- * call graph are errors too. scenarios/README.md documents the format and
- * scenarios/scenario.schema.json is its JSON Schema.
+ * call graph are errors too, as are references to undefined services or
+ * versions in "mesh" policies and "faults". scenarios/README.md documents
+ * the format and scenarios/scenario.schema.json is its JSON Schema.
+ *
+ * Every service's policy starts from the preset named by "defaults" (see
+ * model_policy_preset). Route and header conditions of matches are resolved
+ * once the whole file is read, into per-route tables and masks of the
+ * interned header pairs, so they cover routes and pairs that appear after
+ * them in the file.
  */
 #ifndef SCENARIO_H
 #define SCENARIO_H

@@ -16,7 +16,7 @@
 #define EV_CHUNK_BITS 12
 #define EV_CHUNK (1u << EV_CHUNK_BITS)
 
-enum ev_kind { EV_TIMER = 1, EV_MSG };
+enum ev_kind { EV_TIMER = 1, EV_MSG, EV_FAULT };
 
 typedef struct sim_event {
 	sim_heap_node node;
@@ -60,6 +60,11 @@ struct sim {
 	uint32_t ninst, nscs;
 	uint32_t *topo_first, *topo_count, *topo_inbound;
 	mesh_topo topo;
+	uint32_t *pod_service;  /* a pod's service, or MODEL_CLIENTS */
+	uint32_t *pod_instance; /* its instance in the service (or client) */
+	uint8_t *faults_on;     /* [nfaults] */
+	uint8_t *ge_bad;        /* [nfaults x nagents] Gilbert-Elliott state */
+	int any_net_fault;      /* a partition or network fault is on */
 
 	sim_progress_fn progress;
 	void *progress_arg;
@@ -160,6 +165,29 @@ static void env_timer_cancel(mesh_env *env, uint64_t handle)
 	ev_release(s, e);
 }
 
+/* Deliver m to agent `to` after `after` ns, with no hop added. */
+static void sim_event_post(sim *s, mesh_agent *to, const mesh_msg *m,
+			   mesh_time after)
+{
+	uint32_t i;
+	sim_event *e = ev_alloc(s, &i);
+	if (!e) {
+		s->failed = 1;
+		return;
+	}
+	e->kind = EV_MSG;
+	e->agent = to;
+	e->msg = *m;
+	e->node.key = s->now + after;
+	if (ev_push(s, e) < 0) {
+		ev_release(s, e);
+		s->failed = 1;
+	}
+}
+
+static int net_faults(sim *s, mesh_agent *from, mesh_agent *dst,
+		      const mesh_msg *m, mesh_time delay, mesh_time *hop);
+
 static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 		     const mesh_msg *m, mesh_time delay)
 {
@@ -170,8 +198,11 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 	if (dst->pod == from->pod) {
 		if (!s->local_zero)
 			hop = dist_sample(&s->m->local_latency, &s->net[from->id]);
-	} else if (!s->net_zero) {
-		hop = dist_sample(&s->m->net_latency, &s->net[from->id]);
+	} else {
+		if (!s->net_zero)
+			hop = dist_sample(&s->m->net_latency, &s->net[from->id]);
+		if (s->any_net_fault && net_faults(s, from, dst, m, delay, &hop))
+			return;
 	}
 	uint32_t i;
 	sim_event *e = ev_alloc(s, &i);
@@ -187,6 +218,75 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 		ev_release(s, e);
 		s->failed = 1;
 	}
+}
+
+/* Faults of the network between two pods. Returns 1 when the message does
+ * not arrive (a partition); adds to *hop what delays it. */
+static int net_faults(sim *s, mesh_agent *from, mesh_agent *dst,
+		      const mesh_msg *m, mesh_time delay, mesh_time *hop)
+{
+	const model *mod = s->m;
+	uint32_t fs = s->pod_service[from->pod], ts = s->pod_service[dst->pod];
+	rng *g = &s->net[from->id];
+	for (uint32_t i = 0; i < mod->nfaults; i++) {
+		if (!s->faults_on[i])
+			continue;
+		const model_fault *f = &mod->faults[i];
+		if (f->kind == FAULT_PARTITION) {
+			/* Load clients stand outside every partition. */
+			if (fs == MODEL_CLIENTS || ts == MODEL_CLIENTS)
+				continue;
+			uint8_t a = f->side[fs], b = f->side[ts];
+			if (!a || !b || a == b || (f->one_way && a != 1))
+				continue;
+			rec_fault_hit(s->env.rec, i);
+			if (m->kind == MESH_REQ) {
+				/* No connection can be made: the caller hears of
+				 * it when its connect timeout runs out. */
+				mesh_msg r = {.kind = MESH_RESP, .status = 503,
+					      .route = m->route, .from = dst->id,
+					      .flags = MESH_RF_UF, .tag = m->tag,
+					      .req_id = m->req_id};
+				mesh_time ct = mod->services[mod->routes[m->route].service]
+						       .policy.connect_timeout;
+				sim_event_post(s, from, &r, delay + ct);
+			}
+			/* An answer across the cut is lost: the caller's
+			 * timeouts end the request. */
+			return 1;
+		}
+		if (f->kind != FAULT_NETWORK ||
+		    (f->service != MODEL_ANY && f->service != ts))
+			continue;
+		if (f->has_latency)
+			*hop += dist_sample(&f->latency, g);
+		if (f->loss > 0 || f->bursty) {
+			/* TCP resends a lost segment after the retransmission
+			 * timeout, doubling it each time (RFC 6298); after 8
+			 * losses the hop is let through, as a sender's
+			 * patience is not what is modelled here. */
+			uint8_t *bad = &s->ge_bad[(size_t)i * s->nagents + from->id];
+			mesh_time rto = f->rto;
+			for (int k = 0; k < 8; k++) {
+				double p = f->loss;
+				if (f->bursty) {
+					/* Gilbert-Elliott: move between a good
+					 * and a bad state per transmission. */
+					if (*bad)
+						*bad = rng_uniform(g) >= f->ge_r;
+					else
+						*bad = rng_uniform(g) < f->ge_p;
+					p = *bad ? f->loss_bad : f->loss;
+				}
+				if (!(rng_uniform(g) < p))
+					break;
+				*hop += rto;
+				rto *= 2;
+				rec_fault_hit(s->env.rec, i);
+			}
+		}
+	}
+	return 0;
 }
 
 static const mesh_env_ops sim_env_ops = {
@@ -236,9 +336,15 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 	s->topo_first = calloc(m->nservices + 1, sizeof(uint32_t));
 	s->topo_count = calloc(m->nservices + 1, sizeof(uint32_t));
 	s->topo_inbound = calloc(s->ninst + 1, sizeof(uint32_t));
+	s->pod_service = calloc(s->nscs + 1, sizeof(uint32_t));
+	s->pod_instance = calloc(s->nscs + 1, sizeof(uint32_t));
+	s->faults_on = calloc(m->nfaults + 1, 1);
+	s->ge_bad = calloc((size_t)(m->nfaults + 1) * (s->nagents + 1), 1);
 	if (!s->svcs || !s->scs || !s->clients || !s->agents || !s->net ||
-	    !s->topo_first || !s->topo_count || !s->topo_inbound)
+	    !s->topo_first || !s->topo_count || !s->topo_inbound ||
+	    !s->pod_service || !s->pod_instance || !s->faults_on || !s->ge_bad)
 		goto fail;
+	s->env.faults_on = s->faults_on;
 	s->topo.first = s->topo_first;
 	s->topo.count = s->topo_count;
 	s->topo.inbound = s->topo_inbound;
@@ -247,24 +353,35 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 	 * clients follow the same way. Pods number the pairs. */
 	char name[256];
 	uint32_t k = 0, nsc = 0;
+	/* The whole topology first: every sidecar sizes its view of every
+	 * cluster when it is made. */
 	for (uint32_t i = 0; i < m->nservices; i++) {
 		s->topo_first[i] = k;
 		s->topo_count[i] = m->services[i].replicas;
+		for (uint32_t j = 0; j < m->services[i].replicas; j++)
+			s->topo_inbound[k + j] = 2 * (k + j) + 1;
+		k += m->services[i].replicas;
+	}
+	k = 0;
+	for (uint32_t i = 0; i < m->nservices; i++) {
 		for (uint32_t j = 0; j < m->services[i].replicas; j++, k++) {
 			uint32_t app = 2 * k, sc = 2 * k + 1;
 			s->topo_inbound[k] = sc;
-			snprintf(name, sizeof name, "service/%s/%u",
-				 m->services[i].name, j);
-			service_init(&s->svcs[k], &s->env, app, k,
-				     &m->services[i], sc, rec_inst(r, i, j), seed,
-				     name);
+			const model_service *ms = &m->services[i];
+			uint32_t v = model_version_of(ms, j);
+			s->pod_service[k] = i;
+			s->pod_instance[k] = j;
+			snprintf(name, sizeof name, "service/%s/%u", ms->name, j);
+			service_init(&s->svcs[k], &s->env, app, k, ms,
+				     &ms->versions[v].b, sc, rec_inst(r, i, j),
+				     seed, name);
 			s->agents[app] = &s->svcs[k].base;
 			seed_net(s, app, name);
 			snprintf(name, sizeof name, "sidecar/%s/%u",
 				 m->services[i].name, j);
-			if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app,
-					 &m->services[i].sidecar_latency,
-					 &s->topo, m->nservices, seed, name) < 0)
+			if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app, i,
+					 j, v, &ms->sidecar_latency, &s->topo,
+					 m->nservices, seed, name) < 0)
 				goto fail;
 			s->agents[sc] = &s->scs[nsc++].base;
 			seed_net(s, sc, name);
@@ -272,6 +389,8 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 	}
 	for (uint32_t i = 0; i < m->nclients; i++, k++) {
 		uint32_t app = 2 * k, sc = 2 * k + 1;
+		s->pod_service[k] = MODEL_CLIENTS;
+		s->pod_instance[k] = i;
 		snprintf(name, sizeof name, "client/%s", m->clients[i].name);
 		client_init(&s->clients[i], &s->env, app, k, &m->clients[i], i,
 			    sc, m->duration, seed, name);
@@ -280,8 +399,8 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 		snprintf(name, sizeof name, "sidecar/client/%s",
 			 m->clients[i].name);
 		if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app,
-				 &m->clients[i].sidecar_latency, &s->topo,
-				 m->nservices, seed, name) < 0)
+				 MODEL_CLIENTS, i, 0, &m->clients[i].sidecar_latency,
+				 &s->topo, m->nservices, seed, name) < 0)
 			goto fail;
 		s->agents[sc] = &s->scs[nsc++].base;
 		seed_net(s, sc, name);
@@ -317,6 +436,10 @@ void sim_free(sim *s)
 	free(s->topo_first);
 	free(s->topo_count);
 	free(s->topo_inbound);
+	free(s->pod_service);
+	free(s->pod_instance);
+	free(s->faults_on);
+	free(s->ge_bad);
 	free(s);
 }
 
@@ -341,8 +464,70 @@ mesh_time sim_now(const sim *s)
 	return s->now;
 }
 
+/* Switch fault i on or off. Faults that live in the agents (delay, abort,
+ * blackhole) and in the network are flags the agents and env_send read;
+ * crashes and capacity drops act on the instances they target. */
+static void fault_switch(sim *s, uint32_t i, int on)
+{
+	const model *m = s->m;
+	const model_fault *f = &m->faults[i];
+	s->faults_on[i] = (uint8_t)on;
+	s->any_net_fault = 0;
+	for (uint32_t k = 0; k < m->nfaults; k++)
+		if (s->faults_on[k] && (m->faults[k].kind == FAULT_PARTITION ||
+					m->faults[k].kind == FAULT_NETWORK))
+			s->any_net_fault = 1;
+	if (f->kind != FAULT_CRASH && f->kind != FAULT_CAPACITY)
+		return;
+	const model_service *ms = &m->services[f->service];
+	for (uint32_t j = 0; j < ms->replicas; j++) {
+		if (f->instance != MODEL_ANY && f->instance != j)
+			continue;
+		if (f->version != MODEL_ANY && model_version_of(ms, j) != f->version)
+			continue;
+		uint32_t k = s->topo_first[f->service] + j;
+		if (f->kind == FAULT_CRASH) {
+			if (on) {
+				service_crash(&s->svcs[k]);
+				sidecar_app_down(&s->scs[k], 1);
+			} else {
+				service_restart(&s->svcs[k]);
+				sidecar_app_down(&s->scs[k], 0);
+			}
+		} else {
+			service_set_capacity(&s->svcs[k], on ? f->slowdown : 1.0,
+					     on ? f->workers_removed : 0);
+		}
+	}
+}
+
+static int post_fault(sim *s, mesh_time at, uint64_t arg)
+{
+	uint32_t i;
+	sim_event *e = ev_alloc(s, &i);
+	if (!e)
+		return -1;
+	e->kind = EV_FAULT;
+	e->agent = NULL;
+	e->arg = arg;
+	e->node.key = at;
+	if (sim_heap_push(&s->heap, &e->node) < 0) {
+		ev_release(s, e);
+		return -1;
+	}
+	return 0;
+}
+
 int sim_run(sim *s)
 {
+	/* The fault schedule goes in first, so that a fault at time 0 is on
+	 * before the first request. */
+	for (uint32_t i = 0; i < s->m->nfaults; i++) {
+		const model_fault *f = &s->m->faults[i];
+		if (post_fault(s, f->start, (uint64_t)i << 1 | 1) < 0 ||
+		    (f->end != MESH_NEVER && post_fault(s, f->end, (uint64_t)i << 1) < 0))
+			return -1;
+	}
 	for (uint32_t a = 0; a < s->nagents; a++)
 		if (s->agents[a]->ops->start)
 			s->agents[a]->ops->start(s->agents[a]);
@@ -376,11 +561,15 @@ int sim_run(sim *s)
 			uint64_t arg = e->arg;
 			ev_release(s, e);
 			fn(a, arg);
-		} else {
+		} else if (e->kind == EV_MSG) {
 			mesh_msg msg = e->msg;
 			mesh_agent *a = e->agent;
 			ev_release(s, e);
 			a->ops->on_msg(a, &msg);
+		} else {
+			uint64_t arg = e->arg;
+			ev_release(s, e);
+			fault_switch(s, (uint32_t)(arg >> 1), (int)(arg & 1));
 		}
 		if (s->top_done) {
 			s->top_done = 0;

@@ -15,6 +15,7 @@ int main(void)
 	srunner_add_suite(sr, hist_suite());
 	srunner_add_suite(sr, scenario_suite());
 	srunner_add_suite(sr, sim_suite());
+	srunner_add_suite(sr, policy_suite());
 	srunner_add_suite(sr, queueing_suite());
 	srunner_add_suite(sr, golden_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -162,11 +162,26 @@ START_TEST(test_minimal_defaults)
 	const model_service *s = &m->services[0];
 	ck_assert_str_eq(s->name, "api");
 	ck_assert_uint_eq(s->replicas, 1);
-	ck_assert_uint_eq(s->concurrency, MODEL_UNLIMITED);
-	ck_assert_uint_eq(s->queue, MODEL_UNLIMITED);
-	ck_assert_uint_eq(s->nerrors, 0);
-	ck_assert_uint_eq(s->nsteps, 1);
-	ck_assert_int_eq(s->steps[0].kind, STEP_WORK);
+	/* Without "versions", one version named "default" holds it all. */
+	ck_assert_uint_eq(s->nversions, 1);
+	ck_assert_str_eq(s->versions[0].name, "default");
+	ck_assert_uint_eq(s->versions[0].replicas, 1);
+	ck_assert_uint_eq(s->versions[0].first, 0);
+	const model_behavior *b = &s->versions[0].b;
+	ck_assert_uint_eq(b->concurrency, MODEL_UNLIMITED);
+	ck_assert_uint_eq(b->queue, MODEL_UNLIMITED);
+	ck_assert_uint_eq(b->nerrors, 0);
+	ck_assert_uint_eq(b->nsteps, 1);
+	ck_assert_int_eq(b->steps[0].kind, STEP_WORK);
+	/* No "defaults": the plain-forwarder preset, no rules. */
+	ck_assert_str_eq(m->defaults, "none");
+	ck_assert_uint_eq(s->policy.timeout, MESH_NEVER);
+	ck_assert_uint_eq(s->policy.retry.attempts, 0);
+	ck_assert_int_eq(s->policy.lb, LB_ROUND_ROBIN);
+	ck_assert_uint_eq(s->policy.nrules, 0);
+	ck_assert_uint_eq(m->nheaders, 0);
+	ck_assert_uint_eq(m->nheader_names, 0);
+	ck_assert_uint_eq(m->nfaults, 0);
 
 	ck_assert_uint_eq(m->nclients, 1);
 	const model_client *c = &m->clients[0];
@@ -181,6 +196,10 @@ START_TEST(test_minimal_defaults)
 	ck_assert_uint_lt(c->route, m->nroutes);
 	ck_assert_uint_eq(m->routes[c->route].service, 0);
 	ck_assert_str_eq(m->routes[c->route].path, "/");
+	ck_assert_int_eq(c->method, METHOD_GET);
+	ck_assert_uint_eq(c->headers, 0);
+	ck_assert_uint_eq(c->user_header, MODEL_NONE);
+	ck_assert_uint_eq(c->user_count, 0);
 	ck_assert_uint_eq(m->nobjectives, 0);
 	model_free(m);
 	scn_errors_free(&e);
@@ -223,12 +242,15 @@ START_TEST(test_explicit_settings)
 	ck_assert_loaded(m, &e);
 	const model_service *s = &m->services[0];
 	ck_assert_uint_eq(s->replicas, 3);
-	ck_assert_uint_eq(s->concurrency, 8);
-	ck_assert_uint_eq(s->queue, 0);
-	ck_assert_uint_eq(s->response_size, 512);
-	ck_assert_uint_eq(s->nerrors, 1);
-	ck_assert_uint_eq(s->errors[0].status, 503);
-	ck_assert_double_eq(s->errors[0].probability, 0.25);
+	ck_assert_uint_eq(s->nversions, 1);
+	ck_assert_uint_eq(s->versions[0].replicas, 3);
+	const model_behavior *b = &s->versions[0].b;
+	ck_assert_uint_eq(b->concurrency, 8);
+	ck_assert_uint_eq(b->queue, 0);
+	ck_assert_uint_eq(b->response_size, 512);
+	ck_assert_uint_eq(b->nerrors, 1);
+	ck_assert_uint_eq(b->errors[0].status, 503);
+	ck_assert_double_eq(b->errors[0].probability, 0.25);
 	const model_client *c = &m->clients[0];
 	ck_assert_str_eq(c->name, "c");
 	ck_assert_int_eq(c->arrival, ARRIVAL_CONSTANT);
@@ -253,15 +275,17 @@ START_TEST(test_file_quickstart)
 	ck_assert_uint_eq(m->nservices, 4);
 	ck_assert_uint_eq(m->nclients, 2);
 	ck_assert_uint_eq(m->nobjectives, 3);
-	const model_service *fe = &m->services[svc(m, "frontend")];
-	ck_assert_uint_eq(fe->replicas, 2);
+	const model_service *fes = &m->services[svc(m, "frontend")];
+	ck_assert_uint_eq(fes->replicas, 2);
+	ck_assert_uint_eq(fes->nversions, 1);
+	const model_behavior *fe = &fes->versions[0].b;
 	ck_assert_uint_eq(fe->nsteps, 3);
 	ck_assert_int_eq(fe->steps[1].kind, STEP_CALL);
 	ck_assert_int_eq(fe->steps[2].kind, STEP_PARALLEL);
 	ck_assert_uint_eq(fe->steps[2].ncalls, 2);
 	ck_assert_uint_eq(m->routes[fe->steps[1].routes[0]].service,
 			  (uint32_t)svc(m, "catalog"));
-	ck_assert_uint_eq(m->services[svc(m, "ratings")].queue,
+	ck_assert_uint_eq(m->services[svc(m, "ratings")].versions[0].b.queue,
 			  MODEL_UNLIMITED);
 	ck_assert_uint_eq(m->clients[0].nphases, 3);
 	ck_assert_int_eq(m->clients[1].kind, CLIENT_CLOSED);
@@ -312,8 +336,9 @@ static model *load_dist(const char *d, scn_errors *e)
 
 static const dist *api_dist(const model *m)
 {
-	ck_assert_uint_eq(m->services[0].nsteps, 1);
-	return &m->services[0].steps[0].work;
+	ck_assert_uint_eq(m->services[0].nversions, 1);
+	ck_assert_uint_eq(m->services[0].versions[0].b.nsteps, 1);
+	return &m->services[0].versions[0].b.steps[0].work;
 }
 
 START_TEST(test_dist_constant)
@@ -658,7 +683,7 @@ START_TEST(test_calls_resolve)
 		" 'path': '/q'}]}]}, 'db': {'latency': '1ms'}",
 		"{'to': 'fe', 'rps': 1}", "", &e);
 	ck_assert_loaded(m, &e);
-	const model_service *fe = &m->services[svc(m, "fe")];
+	const model_behavior *fe = &m->services[svc(m, "fe")].versions[0].b;
 	ck_assert_uint_eq(fe->nsteps, 2);
 	uint32_t q = fe->steps[0].routes[0];
 	ck_assert_str_eq(m->routes[q].path, "/q");
@@ -956,6 +981,1404 @@ START_TEST(test_expect_bad)
 }
 END_TEST
 
+/* ---- versions ---- */
+
+static const model_version *version(const model_service *s, const char *name)
+{
+	for (uint32_t v = 0; v < s->nversions; v++)
+		if (strcmp(s->versions[v].name, name) == 0)
+			return &s->versions[v];
+	ck_abort_msg("no version %s in %s", name, s->name);
+	return NULL;
+}
+
+/* A rejected load with an error holding every needle; the case's text is
+ * in the failure report. */
+static void check_rejected(const char *svcs, const char *load,
+			   const char *extra, const char *path,
+			   const char *what)
+{
+	scn_errors e = {0};
+	model *m = load_scn(svcs, load, extra, &e);
+	ck_assert_msg(m == NULL, "accepted: %s | %s | %s", svcs, load, extra);
+	ck_assert_msg(find_err(&e, path, what, (const char *)NULL),
+		      "%s | %s | %s:\nno error with %s and %s; errors:\n%s",
+		      svcs, load, extra, path, what, dump(&e));
+	scn_errors_free(&e);
+}
+
+START_TEST(test_versions_inherit)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		"'reviews': {'concurrency': 8, 'queue': 4, 'latency': '5ms',"
+		" 'response_size': 100,"
+		" 'errors': [{'status': 500, 'probability': 0.1}],"
+		" 'versions': {"
+		"  'v1': {'replicas': 2},"
+		"  'v2': {},"
+		"  'v3': {'replicas': 3, 'concurrency': 2, 'queue': 1,"
+		"         'script': [{'work': '1ms'}, {'call': 'ratings'}],"
+		"         'errors': [], 'response_size': 7}}},"
+		" 'ratings': {'latency': '1ms'}",
+		"{'to': 'reviews', 'rps': 1}", "", &e);
+	ck_assert_loaded(m, &e);
+	const model_service *s = &m->services[svc(m, "reviews")];
+	ck_assert_uint_eq(s->nversions, 3);
+	ck_assert_uint_eq(s->replicas, 6);
+	/* In the order written; instances numbered across versions. */
+	ck_assert_str_eq(s->versions[0].name, "v1");
+	ck_assert_str_eq(s->versions[1].name, "v2");
+	ck_assert_str_eq(s->versions[2].name, "v3");
+	const model_version *v1 = version(s, "v1"), *v2 = version(s, "v2"),
+			    *v3 = version(s, "v3");
+	ck_assert_uint_eq(v1->replicas, 2);
+	ck_assert_uint_eq(v1->first, 0);
+	ck_assert_uint_eq(v2->replicas, 1);
+	ck_assert_uint_eq(v2->first, 2);
+	ck_assert_uint_eq(v3->replicas, 3);
+	ck_assert_uint_eq(v3->first, 3);
+	ck_assert_uint_eq(model_version_of(s, 2), 1);
+	ck_assert_uint_eq(model_version_of(s, 5), 2);
+	/* Absent keys come from the service. */
+	for (int i = 0; i < 2; i++) {
+		const model_behavior *b = i ? &v2->b : &v1->b;
+		ck_assert_uint_eq(b->concurrency, 8);
+		ck_assert_uint_eq(b->queue, 4);
+		ck_assert_uint_eq(b->response_size, 100);
+		ck_assert_uint_eq(b->nsteps, 1);
+		ck_assert_int_eq(b->steps[0].kind, STEP_WORK);
+		ck_assert_uint_eq(b->steps[0].work.a, 5 * MESH_MS);
+		ck_assert_uint_eq(b->nerrors, 1);
+		ck_assert_uint_eq(b->errors[0].status, 500);
+	}
+	/* Each version owns its copy (model_free frees each). */
+	ck_assert_ptr_ne(v1->b.steps, v2->b.steps);
+	ck_assert_ptr_ne(v1->b.errors, v2->b.errors);
+	/* Given keys replace the inherited ones whole. */
+	ck_assert_uint_eq(v3->b.concurrency, 2);
+	ck_assert_uint_eq(v3->b.queue, 1);
+	ck_assert_uint_eq(v3->b.response_size, 7);
+	ck_assert_uint_eq(v3->b.nerrors, 0);
+	ck_assert_uint_eq(v3->b.nsteps, 2);
+	ck_assert_int_eq(v3->b.steps[1].kind, STEP_CALL);
+	ck_assert_uint_eq(m->routes[v3->b.steps[1].routes[0]].service,
+			  (uint32_t)svc(m, "ratings"));
+	model_free(m);
+
+	/* A version's latency replaces a service-level script. */
+	m = load_scn("'a': {'script': [{'call': 'b'}], 'versions': {"
+		     " 'old': {}, 'new': {'latency': '2ms'}}},"
+		     " 'b': {'latency': '1ms'}",
+		     "{'to': 'a', 'rps': 1}", "", &e);
+	ck_assert_loaded(m, &e);
+	s = &m->services[svc(m, "a")];
+	ck_assert_int_eq(version(s, "old")->b.steps[0].kind, STEP_CALL);
+	ck_assert_uint_eq(version(s, "new")->b.nsteps, 1);
+	ck_assert_int_eq(version(s, "new")->b.steps[0].kind, STEP_WORK);
+	ck_assert_uint_eq(version(s, "new")->b.steps[0].work.a, 2 * MESH_MS);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_versions_bad)
+{
+	static const struct {
+		const char *svcs, *path, *what;
+	} cases[] = {
+		{"'api': {'replicas': 2, 'versions': {'v1': {}}}",
+		 "t.json: services.api.replicas: ", "replicas go in each version"},
+		{"'api': {'versions': {}}", "t.json: services.api.versions: ",
+		 "non-empty object of versions"},
+		{"'api': {'versions': ['v1']}", "t.json: services.api.versions: ",
+		 "found an array"},
+		{"'api': {'versions': {'v1': 3}}",
+		 "t.json: services.api.versions.v1: ", "found 3"},
+		{"'api': {'versions': {'v1': {'weight': 3}}}",
+		 "t.json: services.api.versions.v1.weight: ",
+		 "unknown key \"weight\""},
+		{"'api': {'versions': {'v1': {'sidecar': {}}}}",
+		 "t.json: services.api.versions.v1.sidecar: ", "unknown key"},
+		{"'api': {'versions': {'v1': {'replicas': 0}}}",
+		 "t.json: services.api.versions.v1.replicas: ", "found 0"},
+		{"'api': {'versions': {'v1': {'queue': 3}}}",
+		 "t.json: services.api.versions.v1.queue: ",
+		 "expected \"concurrency\" beside \"queue\""},
+		{"'api': {'queue': 3, 'versions': {'v1': {'concurrency': 1},"
+		 " 'v2': {}}}",
+		 "t.json: services.api.versions.v2: ", "inherited from services.api"},
+		{"'api': {'versions': {'v1': {'latency': '1ms', 'script': []}}}",
+		 "t.json: services.api.versions.v1.latency: ", "found both"},
+		{"'api': {'versions': {'v1': {'latency': 'soon'}}}",
+		 "t.json: services.api.versions.v1.latency: ", "found \"soon\""},
+		{"'api': {'versions': {'v1': {'errors': [{'status': 500,"
+		 " 'probability': 2}]}}}",
+		 "t.json: services.api.versions.v1.errors[0].probability: ",
+		 "found 2"},
+		{"'api': {'versions': {'v1': {'script': [{'call': 'nope'}]}}}",
+		 "t.json: services.api.versions.v1.script[0].call: ",
+		 "not defined"},
+		{"'api': {'versions': {'v1': {'replicas': 60000},"
+		 " 'v2': {'replicas': 60000}}}",
+		 "t.json: services.api.versions: ", "at most 100000"},
+		/* A cycle through a version's own script. */
+		{"'api': {'versions': {'v1': {}, 'v2': {'script': [{'call':"
+		 " 'b'}]}}}, 'b': {'script': [{'call': 'api'}]}",
+		 "t.json: services.", "cycle api -> b -> api"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		check_rejected(cases[i].svcs, "{'to': 'api', 'rps': 1}", "",
+			       cases[i].path, cases[i].what);
+}
+END_TEST
+
+/* ---- headers, methods, user ids ---- */
+
+START_TEST(test_headers_interned)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		MIN_SVC,
+		"{'to': 'api', 'rps': 1, 'method': 'POST',"
+		" 'headers': {'X-Canary': '1', 'x-env': 'Stage'}},"
+		"{'to': 'api', 'rps': 1, 'headers': {'x-canary': '1',"
+		" 'X-CANARY-2': 'a'}, 'user_ids': {'header': 'X-User-Id',"
+		" 'count': 1000}},"
+		"{'to': 'api', 'users': 1, 'method': 'OPTIONS',"
+		" 'user_ids': {'header': 'x-user-id', 'count': 1}}",
+		"", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->nheaders, 3);
+	/* Names lower-cased, values as written. */
+	ck_assert_str_eq(m->headers[0].name, "x-canary");
+	ck_assert_str_eq(m->headers[0].value, "1");
+	ck_assert_str_eq(m->headers[1].name, "x-env");
+	ck_assert_str_eq(m->headers[1].value, "Stage");
+	ck_assert_str_eq(m->headers[2].name, "x-canary-2");
+	ck_assert_uint_eq(m->clients[0].headers, 0x3);
+	ck_assert_uint_eq(m->clients[1].headers, 0x5);
+	ck_assert_uint_eq(m->clients[2].headers, 0);
+	ck_assert_int_eq(m->clients[0].method, METHOD_POST);
+	ck_assert_int_eq(m->clients[1].method, METHOD_GET);
+	ck_assert_int_eq(m->clients[2].method, METHOD_OPTIONS);
+	/* One interned name for both spellings. */
+	ck_assert_uint_eq(m->nheader_names, 1);
+	ck_assert_str_eq(m->header_names[0], "x-user-id");
+	ck_assert_uint_eq(m->clients[0].user_header, MODEL_NONE);
+	ck_assert_uint_eq(m->clients[0].user_count, 0);
+	ck_assert_uint_eq(m->clients[1].user_header, 0);
+	ck_assert_uint_eq(m->clients[1].user_count, 1000);
+	ck_assert_uint_eq(m->clients[2].user_header, 0);
+	ck_assert_uint_eq(m->clients[2].user_count, 1);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_headers_limit)
+{
+	/* 64 distinct pairs are fine; the 65th is an error. Case does not
+	 * make a pair distinct. */
+	char load[4096];
+	for (int n = 64; n <= 65; n++) {
+		size_t l = (size_t)snprintf(load, sizeof load,
+					    "{'to': 'api', 'rps': 1, 'headers': {"
+					    "'H0': 'v', 'h0': 'v'");
+		for (int i = 1; i < n; i++)
+			l += (size_t)snprintf(load + l, sizeof load - l,
+					      ", 'h%d': 'v'", i);
+		snprintf(load + l, sizeof load - l, "}}");
+		scn_errors e = {0};
+		model *m = load_scn(MIN_SVC, load, "", &e);
+		if (n == 64) {
+			ck_assert_loaded(m, &e);
+			ck_assert_uint_eq(m->nheaders, 64);
+			ck_assert_uint_eq(m->clients[0].headers, UINT64_MAX);
+			model_free(m);
+		} else {
+			ck_assert_rejected(m, &e);
+			ck_assert_err(&e, "t.json: load[0].headers.h64: ",
+				      "at most 64 distinct header pairs");
+		}
+		scn_errors_free(&e);
+	}
+}
+END_TEST
+
+START_TEST(test_headers_bad)
+{
+	static const struct {
+		const char *load, *path, *what;
+	} cases[] = {
+		{"{'to': 'api', 'rps': 1, 'method': 'FETCH'}",
+		 "t.json: load[0].method: ", "found \"FETCH\""},
+		{"{'to': 'api', 'rps': 1, 'method': 'get'}",
+		 "t.json: load[0].method: ", "\"GET\""},
+		{"{'to': 'api', 'rps': 1, 'method': ['GET']}",
+		 "t.json: load[0].method: ", "found an array"},
+		{"{'to': 'api', 'rps': 1, 'headers': ['x']}",
+		 "t.json: load[0].headers: ", "found an array"},
+		{"{'to': 'api', 'rps': 1, 'headers': {'x': 1}}",
+		 "t.json: load[0].headers.x: ", "found 1"},
+		{"{'to': 'api', 'rps': 1, 'headers': {'a b': 'c'}}",
+		 "t.json: load[0].headers[\"a b\"]: ", "header name"},
+		{"{'to': 'api', 'rps': 1, 'user_ids': {'count': 5}}",
+		 "t.json: load[0].user_ids: ", "\"header\" missing"},
+		{"{'to': 'api', 'rps': 1, 'user_ids': {'header': 'x-u'}}",
+		 "t.json: load[0].user_ids: ", "\"count\" missing"},
+		{"{'to': 'api', 'rps': 1, 'user_ids': {'header': 'x-u',"
+		 " 'count': 0}}",
+		 "t.json: load[0].user_ids.count: ", "found 0"},
+		{"{'to': 'api', 'rps': 1, 'user_ids': {'header': '',"
+		 " 'count': 3}}",
+		 "t.json: load[0].user_ids.header: ", "header name"},
+		{"{'to': 'api', 'rps': 1, 'user_ids': {'header': 'x-u',"
+		 " 'count': 3, 'cuont': 1}}",
+		 "t.json: load[0].user_ids.cuont: ", "did you mean \"count\""},
+		{"{'to': 'api', 'rps': 1, 'user_ids': 1000}",
+		 "t.json: load[0].user_ids: ", "found 1000"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		check_rejected(MIN_SVC, cases[i].load, "", cases[i].path,
+			       cases[i].what);
+}
+END_TEST
+
+/* ---- presets ---- */
+
+START_TEST(test_presets)
+{
+	scn_errors e = {0};
+	model *m = load_scn(MIN_SVC ", 'db': {'latency': '1ms'}", MIN_LOAD,
+			    ", 'defaults': 'istio'", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_str_eq(m->defaults, "istio");
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		const model_policy *p = &m->services[i].policy;
+		ck_assert_uint_eq(p->retry.attempts, 2);
+		ck_assert(p->retry.on & RETRY_RETRIABLE_STATUS);
+		ck_assert_uint_eq(p->retry.nstatuses, 1);
+		ck_assert_uint_eq(p->retry.statuses[0], 503);
+		ck_assert_int_eq(p->lb, LB_LEAST_REQUEST);
+		ck_assert_uint_eq(p->timeout, MESH_NEVER);
+	}
+	model_free(m);
+
+	m = load_scn(MIN_SVC, MIN_LOAD, ", 'defaults': 'envoy'", &e);
+	ck_assert_loaded(m, &e);
+	const model_policy *p = &m->services[0].policy;
+	ck_assert_uint_eq(p->timeout, 15 * MESH_S);
+	ck_assert_uint_eq(p->breaker.max_connections, 1024);
+	ck_assert_uint_eq(p->breaker.max_pending, 1024);
+	ck_assert_uint_eq(p->breaker.max_requests, 1024);
+	ck_assert_uint_eq(p->breaker.max_retries, 3);
+	ck_assert_uint_eq(p->retry.attempts, 0);
+	ck_assert_int_eq(p->lb, LB_ROUND_ROBIN);
+	ck_assert_double_eq(p->panic_threshold, 50);
+	model_free(m);
+
+	m = load_scn(MIN_SVC, MIN_LOAD, ", 'defaults': 'linkerd'", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->services[0].policy.lb, LB_PEAK_EWMA);
+	ck_assert_int_eq(m->services[0].policy.retry.budget, BUDGET_LINKERD);
+	model_free(m);
+
+	/* "mesh" overrides a preset key by key; the rest stays. */
+	m = load_scn(MIN_SVC, MIN_LOAD,
+		     ", 'defaults': 'envoy', 'mesh': {'api': {'timeout': '2s',"
+		     " 'circuit_breaker': {'max_pending': 10}}}",
+		     &e);
+	ck_assert_loaded(m, &e);
+	p = &m->services[0].policy;
+	ck_assert_uint_eq(p->timeout, 2 * MESH_S);
+	ck_assert_uint_eq(p->breaker.max_pending, 10);
+	ck_assert_uint_eq(p->breaker.max_connections, 1024);
+	ck_assert_uint_eq(p->breaker.max_retries, 3);
+	model_free(m);
+	scn_errors_free(&e);
+
+	check_rejected(MIN_SVC, MIN_LOAD, ", 'defaults': 'nginx'",
+		       "t.json: defaults: ", "found \"nginx\"");
+	check_rejected(MIN_SVC, MIN_LOAD, ", 'defaults': 'Istio'",
+		       "t.json: defaults: ", "\"istio\"");
+	check_rejected(MIN_SVC, MIN_LOAD, ", 'defaults': true",
+		       "t.json: defaults: ", "found true");
+}
+END_TEST
+
+/* ---- mesh policies ---- */
+
+START_TEST(test_policy_keys)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		MIN_SVC ", 'db': {'latency': '1ms'}, 'c': {'latency': '1ms'}",
+		MIN_LOAD,
+		", 'mesh': {'api': {'timeout': '3s', 'connect_timeout': '250ms',"
+		"  'retries': {'attempts': 4, 'per_try_timeout': '500ms',"
+		"   'on': ['5xx', 'reset'], 'backoff': {'base': '10ms'},"
+		"   'other_host': false, 'budget': {'percent': 30}},"
+		"  'lb': {'policy': 'least_request', 'choice_count': 3},"
+		"  'circuit_breaker': {'max_connections': 1, 'max_pending': 0,"
+		"   'max_requests': 5, 'max_retries': 0},"
+		"  'outlier': {'consecutive_5xx': 3,"
+		"   'consecutive_gateway_errors': 2, 'interval': '5s',"
+		"   'base_ejection': '10s', 'max_ejection': '1m',"
+		"   'max_ejection_percent': 50},"
+		"  'panic_threshold': 0},"
+		" 'db': {'timeout': 'none', 'outlier': {},"
+		"  'retries': {'per_try_timeout': 'none',"
+		"   'backoff': {'base': '10ms', 'max': '20ms'}}},"
+		" 'c': {'outlier': false, 'retries': {'backoff': {'max': '1s'}}}}",
+		&e);
+	ck_assert_loaded(m, &e);
+	const model_policy *p = &m->services[svc(m, "api")].policy;
+	ck_assert_uint_eq(p->timeout, 3 * MESH_S);
+	ck_assert_uint_eq(p->connect_timeout, 250 * MESH_MS);
+	ck_assert_uint_eq(p->retry.attempts, 4);
+	ck_assert_uint_eq(p->retry.per_try_timeout, 500 * MESH_MS);
+	ck_assert_uint_eq(p->retry.on, RETRY_5XX | RETRY_RESET);
+	ck_assert_uint_eq(p->retry.nstatuses, 0);
+	/* As Envoy: the maximum backoff is 10 times the base. */
+	ck_assert_uint_eq(p->retry.backoff_base, 10 * MESH_MS);
+	ck_assert_uint_eq(p->retry.backoff_max, 100 * MESH_MS);
+	ck_assert_int_eq(p->retry.other_host, 0);
+	ck_assert_int_eq(p->retry.budget, BUDGET_ENVOY);
+	ck_assert_double_eq(p->retry.budget_percent, 30);
+	ck_assert_uint_eq(p->retry.min_concurrency, 3);
+	ck_assert_int_eq(p->lb, LB_LEAST_REQUEST);
+	ck_assert_uint_eq(p->choice_count, 3);
+	ck_assert_uint_eq(p->ring_header, MODEL_NONE);
+	ck_assert_uint_eq(p->breaker.max_connections, 1);
+	ck_assert_uint_eq(p->breaker.max_pending, 0);
+	ck_assert_uint_eq(p->breaker.max_requests, 5);
+	ck_assert_uint_eq(p->breaker.max_retries, 0);
+	ck_assert_int_eq(p->outlier.enabled, 1);
+	ck_assert_uint_eq(p->outlier.consecutive_5xx, 3);
+	ck_assert_uint_eq(p->outlier.consecutive_gateway, 2);
+	ck_assert_uint_eq(p->outlier.interval, 5 * MESH_S);
+	ck_assert_uint_eq(p->outlier.base_ejection, 10 * MESH_S);
+	ck_assert_uint_eq(p->outlier.max_ejection, 60 * MESH_S);
+	ck_assert_double_eq(p->outlier.max_ejection_percent, 50);
+	ck_assert_double_eq(p->panic_threshold, 0);
+
+	p = &m->services[svc(m, "db")].policy;
+	ck_assert_uint_eq(p->timeout, MESH_NEVER);
+	ck_assert_uint_eq(p->retry.per_try_timeout, MESH_NEVER);
+	ck_assert_uint_eq(p->retry.backoff_base, 10 * MESH_MS);
+	ck_assert_uint_eq(p->retry.backoff_max, 20 * MESH_MS);
+	/* An empty outlier object: on, with Envoy's defaults. */
+	ck_assert_int_eq(p->outlier.enabled, 1);
+	ck_assert_uint_eq(p->outlier.consecutive_5xx, 5);
+	ck_assert_uint_eq(p->outlier.interval, 10 * MESH_S);
+	ck_assert_uint_eq(p->outlier.base_ejection, 30 * MESH_S);
+	ck_assert_uint_eq(p->outlier.max_ejection, 300 * MESH_S);
+	ck_assert_double_eq(p->outlier.max_ejection_percent, 10);
+
+	p = &m->services[svc(m, "c")].policy;
+	ck_assert_int_eq(p->outlier.enabled, 0);
+	ck_assert_uint_eq(p->retry.backoff_base, 25 * MESH_MS);
+	ck_assert_uint_eq(p->retry.backoff_max, 1 * MESH_S);
+	model_free(m);
+
+	/* A base ejection above the 300s default raises the maximum to it,
+	 * as Envoy does. */
+	m = load_scn(MIN_SVC, MIN_LOAD,
+		     ", 'mesh': {'api': {'outlier': {'base_ejection': '10m'}}}",
+		     &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->services[0].policy.outlier.max_ejection,
+			  600 * MESH_S);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_policy_bad)
+{
+	static const struct {
+		const char *mesh, *path, *what;
+	} cases[] = {
+		{"{'nope': {}}", "t.json: mesh.nope: ", "not defined"},
+		{"['api']", "t.json: mesh: ", "found an array"},
+		{"{'api': 3}", "t.json: mesh.api: ", "found 3"},
+		{"{'api': {'retrys': {}}}", "t.json: mesh.api.retrys: ",
+		 "did you mean \"retries\""},
+		{"{'api': {'timeout': '0s'}}", "t.json: mesh.api.timeout: ",
+		 "above zero"},
+		{"{'api': {'timeout': 5}}", "t.json: mesh.api.timeout: ",
+		 "or \"none\", found 5"},
+		{"{'api': {'connect_timeout': '0'}}",
+		 "t.json: mesh.api.connect_timeout: ", "above zero"},
+		{"{'api': {'connect_timeout': 'none'}}",
+		 "t.json: mesh.api.connect_timeout: ", "found \"none\""},
+		{"{'api': {'retries': 2}}", "t.json: mesh.api.retries: ",
+		 "found 2"},
+		{"{'api': {'retries': {'atempts': 2}}}",
+		 "t.json: mesh.api.retries.atempts: ", "did you mean \"attempts\""},
+		{"{'api': {'retries': {'attempts': -1}}}",
+		 "t.json: mesh.api.retries.attempts: ", "found -1"},
+		{"{'api': {'retries': {'per_try_timeout': 'fast'}}}",
+		 "t.json: mesh.api.retries.per_try_timeout: ", "found \"fast\""},
+		{"{'api': {'retries': {'per_try_timeout': '0s'}}}",
+		 "t.json: mesh.api.retries.per_try_timeout: ", "above zero"},
+		{"{'api': {'retries': {'on': '5xx,bogus'}}}",
+		 "t.json: mesh.api.retries.on: ", "found \"bogus\""},
+		{"{'api': {'retries': {'on': '5xx,,reset'}}}",
+		 "t.json: mesh.api.retries.on: ", "comma-separated"},
+		{"{'api': {'retries': {'on': ''}}}",
+		 "t.json: mesh.api.retries.on: ", "comma-separated"},
+		{"{'api': {'retries': {'on': '5xx,99'}}}",
+		 "t.json: mesh.api.retries.on: ", "found 99"},
+		{"{'api': {'retries': {'on': ['reset', 600]}}}",
+		 "t.json: mesh.api.retries.on[1]: ", "found 600"},
+		{"{'api': {'retries': {'on': ['reset', 'Reset']}}}",
+		 "t.json: mesh.api.retries.on[1]: ", "found \"Reset\""},
+		{"{'api': {'retries': {'on': ['reset', true]}}}",
+		 "t.json: mesh.api.retries.on[1]: ", "found true"},
+		{"{'api': {'retries': {'on': 5}}}",
+		 "t.json: mesh.api.retries.on: ", "found 5"},
+		{"{'api': {'retries': {'on': ['retriable-status-codes']}}}",
+		 "t.json: mesh.api.retries.on: ", "found none"},
+		{"{'api': {'retries': {'on': [500, 501, 502, 503, 504, 505, 506,"
+		 " 507, 508, 509, 510, 511, 512, 513, 514, 515, 516]}}}",
+		 "t.json: mesh.api.retries.on[16]: ", "at most 16"},
+		{"{'api': {'retries': {'backoff': {'base': '100ms',"
+		 " 'max': '50ms'}}}}",
+		 "t.json: mesh.api.retries.backoff.max: ", "found \"50ms\""},
+		{"{'api': {'retries': {'backoff': {'max': '10ms'}}}}",
+		 "t.json: mesh.api.retries.backoff.max: ", "the base (25ms)"},
+		{"{'api': {'retries': {'backoff': {'base': '0'}}}}",
+		 "t.json: mesh.api.retries.backoff.base: ", "above zero"},
+		{"{'api': {'retries': {'backoff': '25ms'}}}",
+		 "t.json: mesh.api.retries.backoff: ", "found \"25ms\""},
+		{"{'api': {'retries': {'backoff': {'bsae': '1ms'}}}}",
+		 "t.json: mesh.api.retries.backoff.bsae: ", "did you mean"},
+		{"{'api': {'retries': {'other_host': 'yes'}}}",
+		 "t.json: mesh.api.retries.other_host: ", "true or false"},
+		{"{'api': {'retries': {'budget': {'percent': 20,"
+		 " 'ratio': 0.2}}}}",
+		 "t.json: mesh.api.retries.budget: ", "keys of both"},
+		{"{'api': {'retries': {'budget': {'min_concurrency': 1,"
+		 " 'ttl': '5s'}}}}",
+		 "t.json: mesh.api.retries.budget: ", "keys of both"},
+		{"{'api': {'retries': {'budget': {}}}}",
+		 "t.json: mesh.api.retries.budget: ", "found an object"},
+		{"{'api': {'retries': {'budget': 'off'}}}",
+		 "t.json: mesh.api.retries.budget: ", "found \"off\""},
+		{"{'api': {'retries': {'budget': {'percent': 120}}}}",
+		 "t.json: mesh.api.retries.budget.percent: ", "found 120"},
+		{"{'api': {'retries': {'budget': {'min_concurrency': -3}}}}",
+		 "t.json: mesh.api.retries.budget.min_concurrency: ", "found -3"},
+		{"{'api': {'retries': {'budget': {'ratio': 11}}}}",
+		 "t.json: mesh.api.retries.budget.ratio: ", "found 11"},
+		{"{'api': {'retries': {'budget': {'min_per_second': -1}}}}",
+		 "t.json: mesh.api.retries.budget.min_per_second: ", "found -1"},
+		{"{'api': {'retries': {'budget': {'ttl': '0s'}}}}",
+		 "t.json: mesh.api.retries.budget.ttl: ", "above zero"},
+		{"{'api': {'retries': {'budget': {'percent': 10, 'pct': 1}}}}",
+		 "t.json: mesh.api.retries.budget.pct: ", "unknown key"},
+		{"{'api': {'lb': 'fastest'}}", "t.json: mesh.api.lb: ",
+		 "found \"fastest\""},
+		{"{'api': {'lb': 7}}", "t.json: mesh.api.lb: ", "found 7"},
+		{"{'api': {'lb': 'ring_hash'}}", "t.json: mesh.api.lb: ",
+		 "needs the header"},
+		{"{'api': {'lb': {'policy': 'ring_hash'}}}",
+		 "t.json: mesh.api.lb.header: ", "found nothing"},
+		{"{'api': {'lb': {'policy': 'ring_hash', 'header': 'a:b'}}}",
+		 "t.json: mesh.api.lb.header: ", "found \"a:b\""},
+		{"{'api': {'lb': {'policy': 'round_robin', 'choice_count': 3}}}",
+		 "t.json: mesh.api.lb.choice_count: ", "least_request"},
+		{"{'api': {'lb': {'policy': 'least_request',"
+		 " 'choice_count': 1}}}",
+		 "t.json: mesh.api.lb.choice_count: ", "found 1"},
+		{"{'api': {'lb': {'policy': 'random', 'header': 'x'}}}",
+		 "t.json: mesh.api.lb.header: ", "ring_hash"},
+		{"{'api': {'lb': {'choice_count': 2}}}",
+		 "t.json: mesh.api.lb.policy: ", "found nothing"},
+		{"{'api': {'lb': {'policy': 'ring_hash', 'header': 'x',"
+		 " 'seed': 1}}}",
+		 "t.json: mesh.api.lb.seed: ", "unknown key"},
+		{"{'api': {'circuit_breaker': {'max_connections': 0}}}",
+		 "t.json: mesh.api.circuit_breaker.max_connections: ", "found 0"},
+		{"{'api': {'circuit_breaker': {'max_requests': 0}}}",
+		 "t.json: mesh.api.circuit_breaker.max_requests: ", "found 0"},
+		{"{'api': {'circuit_breaker': {'max_pending': -1}}}",
+		 "t.json: mesh.api.circuit_breaker.max_pending: ", "found -1"},
+		{"{'api': {'circuit_breaker': {'max_retries': 1.5}}}",
+		 "t.json: mesh.api.circuit_breaker.max_retries: ", "found 1.5"},
+		{"{'api': {'circuit_breaker': {'max_connection': 5}}}",
+		 "t.json: mesh.api.circuit_breaker.max_connection: ",
+		 "did you mean \"max_connections\""},
+		{"{'api': {'circuit_breaker': 5}}",
+		 "t.json: mesh.api.circuit_breaker: ", "found 5"},
+		{"{'api': {'outlier': true}}", "t.json: mesh.api.outlier: ",
+		 "found true"},
+		{"{'api': {'outlier': {'consecutive_5xx': -1}}}",
+		 "t.json: mesh.api.outlier.consecutive_5xx: ", "found -1"},
+		{"{'api': {'outlier': {'consecutive_gateway_errors': 'x'}}}",
+		 "t.json: mesh.api.outlier.consecutive_gateway_errors: ",
+		 "found \"x\""},
+		{"{'api': {'outlier': {'interval': '0s'}}}",
+		 "t.json: mesh.api.outlier.interval: ", "above zero"},
+		{"{'api': {'outlier': {'base_ejection': '0s'}}}",
+		 "t.json: mesh.api.outlier.base_ejection: ", "above zero"},
+		{"{'api': {'outlier': {'base_ejection': '60s',"
+		 " 'max_ejection': '30s'}}}",
+		 "t.json: mesh.api.outlier.max_ejection: ", ">= base_ejection"},
+		{"{'api': {'outlier': {'max_ejection_percent': 101}}}",
+		 "t.json: mesh.api.outlier.max_ejection_percent: ", "found 101"},
+		{"{'api': {'outlier': {'consecutive5xx': 1}}}",
+		 "t.json: mesh.api.outlier.consecutive5xx: ", "did you mean"},
+		{"{'api': {'panic_threshold': 120}}",
+		 "t.json: mesh.api.panic_threshold: ", "found 120"},
+		{"{'api': {'panic_threshold': '50%'}}",
+		 "t.json: mesh.api.panic_threshold: ", "found \"50%\""},
+		{"{'api': {'routes': {}}}", "t.json: mesh.api.routes: ",
+		 "array of route rules"},
+		{"{'api': {'routes': [5]}}", "t.json: mesh.api.routes[0]: ",
+		 "found 5"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char extra[1024];
+		snprintf(extra, sizeof extra, ", 'mesh': %s", cases[i].mesh);
+		check_rejected(MIN_SVC, MIN_LOAD, extra, cases[i].path,
+			       cases[i].what);
+	}
+}
+END_TEST
+
+/* The retry policy of mesh.api after loading the given "retries". */
+static model *load_retries(const char *retries, scn_errors *e)
+{
+	char extra[1024];
+	snprintf(extra, sizeof extra, ", 'mesh': {'api': {'retries': %s}}",
+		 retries);
+	return load_scn(MIN_SVC, MIN_LOAD, extra, e);
+}
+
+START_TEST(test_retry_on)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} names[] = {
+		{"5xx", RETRY_5XX},
+		{"gateway-error", RETRY_GATEWAY_ERROR},
+		{"reset", RETRY_RESET},
+		{"connect-failure", RETRY_CONNECT_FAILURE},
+		{"retriable-4xx", RETRY_RETRIABLE_4XX},
+		{"refused-stream", RETRY_REFUSED_STREAM},
+	};
+	scn_errors e = {0};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char r[200];
+		snprintf(r, sizeof r, "{'on': '%s'}", names[i].name);
+		model *m = load_retries(r, &e);
+		ck_assert_loaded(m, &e);
+		ck_assert_uint_eq(m->services[0].policy.retry.on, names[i].bit);
+		model_free(m);
+	}
+	/* A list with names and status codes; a code adds
+	 * retriable-status-codes by itself, and repeats count once. */
+	model *m = load_retries("{'on': ['gateway-error', 503, 409, 503]}", &e);
+	ck_assert_loaded(m, &e);
+	const model_retry *r = &m->services[0].policy.retry;
+	ck_assert_uint_eq(r->on, RETRY_GATEWAY_ERROR | RETRY_RETRIABLE_STATUS);
+	ck_assert_uint_eq(r->nstatuses, 2);
+	ck_assert_uint_eq(r->statuses[0], 503);
+	ck_assert_uint_eq(r->statuses[1], 409);
+	model_free(m);
+
+	/* The comma-separated form, spaces allowed, codes as digits (as
+	 * Istio's retryOn). */
+	m = load_retries("{'on': 'reset, retriable-status-codes ,502'}", &e);
+	ck_assert_loaded(m, &e);
+	r = &m->services[0].policy.retry;
+	ck_assert_uint_eq(r->on, RETRY_RESET | RETRY_RETRIABLE_STATUS);
+	ck_assert_uint_eq(r->nstatuses, 1);
+	ck_assert_uint_eq(r->statuses[0], 502);
+	model_free(m);
+
+	/* "on" replaces the preset's conditions and codes whole; keys not
+	 * given keep the preset's. */
+	m = load_scn(MIN_SVC, MIN_LOAD,
+		     ", 'defaults': 'istio', 'mesh': {'api': {'retries':"
+		     " {'on': ['5xx']}}}",
+		     &e);
+	ck_assert_loaded(m, &e);
+	r = &m->services[0].policy.retry;
+	ck_assert_uint_eq(r->on, RETRY_5XX);
+	ck_assert_uint_eq(r->nstatuses, 0);
+	ck_assert_uint_eq(r->attempts, 2);
+	model_free(m);
+
+	m = load_retries("{'on': []}", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->services[0].policy.retry.on, 0);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_budget_shapes)
+{
+	scn_errors e = {0};
+	model *m = load_retries("{'budget': {'min_concurrency': 7}}", &e);
+	ck_assert_loaded(m, &e);
+	const model_retry *r = &m->services[0].policy.retry;
+	ck_assert_int_eq(r->budget, BUDGET_ENVOY);
+	ck_assert_double_eq(r->budget_percent, 20);
+	ck_assert_uint_eq(r->min_concurrency, 7);
+	model_free(m);
+
+	m = load_retries("{'budget': {'ratio': 0.5, 'ttl': '30s'}}", &e);
+	ck_assert_loaded(m, &e);
+	r = &m->services[0].policy.retry;
+	ck_assert_int_eq(r->budget, BUDGET_LINKERD);
+	ck_assert_double_eq(r->ratio, 0.5);
+	ck_assert_double_eq(r->min_per_second, 10);
+	ck_assert_uint_eq(r->ttl, 30 * MESH_S);
+	model_free(m);
+
+	m = load_retries("{'budget': {'min_per_second': 2}}", &e);
+	ck_assert_loaded(m, &e);
+	r = &m->services[0].policy.retry;
+	ck_assert_int_eq(r->budget, BUDGET_LINKERD);
+	ck_assert_double_eq(r->ratio, 0.2);
+	ck_assert_double_eq(r->min_per_second, 2);
+	ck_assert_uint_eq(r->ttl, 10 * MESH_S);
+	model_free(m);
+
+	/* "none" turns the linkerd preset's budget off. */
+	m = load_scn(MIN_SVC, MIN_LOAD,
+		     ", 'defaults': 'linkerd', 'mesh': {'api': {'retries':"
+		     " {'budget': 'none', 'attempts': 1}}}",
+		     &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->services[0].policy.retry.budget, BUDGET_NONE);
+	ck_assert_uint_eq(m->services[0].policy.retry.attempts, 1);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_lb_forms)
+{
+	static const struct {
+		const char *lb;
+		enum model_lb want;
+		uint32_t choices;
+	} cases[] = {
+		{"'round_robin'", LB_ROUND_ROBIN, 2},
+		{"'random'", LB_RANDOM, 2},
+		{"'least_request'", LB_LEAST_REQUEST, 2},
+		{"'peak_ewma'", LB_PEAK_EWMA, 2},
+		{"{'policy': 'least_request'}", LB_LEAST_REQUEST, 2},
+		{"{'policy': 'least_request', 'choice_count': 5}",
+		 LB_LEAST_REQUEST, 5},
+		{"{'policy': 'random'}", LB_RANDOM, 2},
+	};
+	scn_errors e = {0};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char extra[256];
+		/* From istio's LEAST_REQUEST, so that a change shows. */
+		snprintf(extra, sizeof extra,
+			 ", 'defaults': 'istio', 'mesh': {'api': {'lb': %s}}",
+			 cases[i].lb);
+		model *m = load_scn(MIN_SVC, MIN_LOAD, extra, &e);
+		ck_assert_loaded(m, &e);
+		const model_policy *p = &m->services[0].policy;
+		ck_assert_msg(p->lb == cases[i].want, "%s gave %d", cases[i].lb,
+			      (int)p->lb);
+		ck_assert_uint_eq(p->choice_count, cases[i].choices);
+		ck_assert_uint_eq(p->ring_header, MODEL_NONE);
+		model_free(m);
+	}
+	/* Ring hash on a header shares the name with user ids. */
+	model *m = load_scn(MIN_SVC ", 'db': {'latency': '1ms'}",
+			    "{'to': 'api', 'rps': 1, 'user_ids': {'header':"
+			    " 'x-session', 'count': 10}}",
+			    ", 'mesh': {'api': {'lb': {'policy': 'ring_hash',"
+			    " 'header': 'X-User'}}, 'db': {'lb': {'policy':"
+			    " 'ring_hash', 'header': 'X-Session'}}}",
+			    &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->nheader_names, 2);
+	const model_policy *p = &m->services[svc(m, "api")].policy;
+	ck_assert_int_eq(p->lb, LB_RING_HASH);
+	ck_assert_uint_lt(p->ring_header, m->nheader_names);
+	ck_assert_str_eq(m->header_names[p->ring_header], "x-user");
+	p = &m->services[svc(m, "db")].policy;
+	ck_assert_str_eq(m->header_names[p->ring_header], "x-session");
+	ck_assert_uint_eq(m->clients[0].user_header, p->ring_header);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+/* ---- route rules ---- */
+
+/* Services for the route tests: api has versions v1 (2 replicas) and v2;
+ * fe calls api on several paths, and db on "/a". */
+#define ROUTE_SVCS                                                          \
+	"'api': {'latency': '1ms', 'versions': {'v1': {'replicas': 2},"     \
+	" 'v2': {}}},"                                                      \
+	" 'db': {'latency': '1ms'},"                                        \
+	" 'fe': {'script': [{'parallel': [{'service': 'api', 'path': '/a'},"\
+	" {'service': 'api', 'path': '/b/x'}, {'service': 'db',"            \
+	" 'path': '/a'}]}]}"
+
+#define ROUTE_MESH                                                          \
+	"'mesh': {'api': {'routes': ["                                      \
+	" {'match': [{'path': {'exact': '/a'}},"                            \
+	"   {'path': {'prefix': '/b/'}},"                                   \
+	"   {'path': {'suffix': '.json'}},"                                 \
+	"   {'path': {'regex': '/c/[0-9]+'}}],"                             \
+	"  'split': {'v2': 1}}]}}"
+
+/* Routes a client reaches only when "load" is parsed: /c/12, /c/12x,
+ * /x.json and /b (no slash after b). */
+#define ROUTE_LOAD                                                          \
+	"'load': [{'to': 'fe', 'rps': 1},"                                  \
+	" {'to': 'api', 'path': '/c/12', 'rps': 1},"                        \
+	" {'to': 'api', 'path': '/c/12x', 'rps': 1},"                       \
+	" {'to': 'api', 'path': '/x.json', 'rps': 1},"                      \
+	" {'to': 'api', 'path': '/b', 'rps': 1},"                           \
+	" {'to': 'db', 'path': '/x.json', 'rps': 1}]"
+
+static uint32_t route_id(const model *m, const char *service,
+			 const char *path)
+{
+	uint32_t s = (uint32_t)svc(m, service);
+	for (uint32_t r = 0; r < m->nroutes; r++)
+		if (m->routes[r].service == s &&
+		    strcmp(m->routes[r].path, path) == 0)
+			return r;
+	ck_abort_msg("no route %s %s", service, path);
+	return 0;
+}
+
+static void check_route_tables(const model *m)
+{
+	const model_policy *p = &m->services[svc(m, "api")].policy;
+	ck_assert_uint_eq(p->nrules, 1);
+	const model_rule *rule = &p->rules[0];
+	ck_assert_uint_eq(rule->nmatches, 4);
+	ck_assert_uint_eq(rule->nsplits, 1);
+	ck_assert_uint_eq(rule->splits[0].version, 1);
+	ck_assert_double_eq(rule->splits[0].weight, 1);
+	static const struct {
+		const char *svc, *path;
+		int ok[4];   /* exact, prefix, suffix, regex */
+	} want[] = {
+		{"api", "/a", {1, 0, 0, 0}},
+		{"api", "/b/x", {0, 1, 0, 0}},
+		{"api", "/b", {0, 0, 0, 0}},
+		{"api", "/x.json", {0, 0, 1, 0}},
+		{"api", "/c/12", {0, 0, 0, 1}},
+		{"api", "/c/12x", {0, 0, 0, 0}},   /* anchored: a full match */
+		{"db", "/a", {0, 0, 0, 0}},        /* another service's */
+		{"db", "/x.json", {0, 0, 0, 0}},
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		uint32_t r = route_id(m, want[i].svc, want[i].path);
+		for (int k = 0; k < 4; k++) {
+			ck_assert_ptr_nonnull(rule->matches[k].route_ok);
+			ck_assert_msg(rule->matches[k].route_ok[r] == want[i].ok[k],
+				      "match %d on %s %s: %d", k, want[i].svc,
+				      want[i].path,
+				      rule->matches[k].route_ok[r]);
+		}
+	}
+}
+
+START_TEST(test_routes_mesh_before_load)
+{
+	scn_errors e = {0};
+	model *m = load_as("{'duration': '10s', 'services': {" ROUTE_SVCS "}, "
+			   ROUTE_MESH ", " ROUTE_LOAD "}",
+			   "t.json", &e);
+	ck_assert_loaded(m, &e);
+	check_route_tables(m);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_routes_load_before_mesh)
+{
+	scn_errors e = {0};
+	model *m = load_as("{" ROUTE_LOAD ", 'duration': '10s', " ROUTE_MESH
+			   ", 'services': {" ROUTE_SVCS "}}",
+			   "t.json", &e);
+	ck_assert_loaded(m, &e);
+	check_route_tables(m);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_routes_headers_methods)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		"'api': {'latency': '1ms', 'versions': {'v1': {'replicas': 3},"
+		" 'v2': {}}}",
+		"{'to': 'api', 'rps': 1, 'headers': {'x-env': 'stage',"
+		" 'x-user': 'ann'}},"
+		"{'to': 'api', 'rps': 1, 'headers': {'X-Env': 'stable',"
+		" 'x-canary': '1'}},"
+		"{'to': 'api', 'rps': 1, 'headers': {'x-env': 'prod'}}",
+		", 'mesh': {'api': {'retries': {'attempts': 3}, 'routes': ["
+		" {'match': {'headers': {'X-Canary': {'exact': '1'},"
+		"   'x-env': {'prefix': 'sta'}}, 'method': ['GET', 'POST']},"
+		"  'route': {'v1': 10, 'v2': 90}, 'timeout': '1s',"
+		"  'retries': {'on': '5xx'}},"
+		" {'match': {'headers': {'x-env': {'regex': 'st(age|able)'},"
+		"   'x-user': {'present': true}, 'x-env2': {'suffix': 'd'},"
+		"   'x-canary': {'exact': '2'}}, 'method': 'DELETE'}},"
+		" {'timeout': 'none'}]}}",
+		&e);
+	ck_assert_loaded(m, &e);
+	/* Pairs: x-env=stage, x-user=ann, x-env=stable, x-canary=1 (from
+	 * the clients, in order: load runs after mesh, but the clients'
+	 * pairs are there when masks are made), x-env=prod; plus x-canary=2
+	 * from the exact condition although no client sends it. */
+	ck_assert_uint_eq(m->nheaders, 6);
+	int stage = -1, stable = -1, ann = -1, can1 = -1, can2 = -1, prod = -1;
+	for (uint32_t i = 0; i < m->nheaders; i++) {
+		const model_header *h = &m->headers[i];
+		if (!strcmp(h->name, "x-env") && !strcmp(h->value, "stage"))
+			stage = (int)i;
+		if (!strcmp(h->name, "x-env") && !strcmp(h->value, "stable"))
+			stable = (int)i;
+		if (!strcmp(h->name, "x-env") && !strcmp(h->value, "prod"))
+			prod = (int)i;
+		if (!strcmp(h->name, "x-user") && !strcmp(h->value, "ann"))
+			ann = (int)i;
+		if (!strcmp(h->name, "x-canary") && !strcmp(h->value, "1"))
+			can1 = (int)i;
+		if (!strcmp(h->name, "x-canary") && !strcmp(h->value, "2"))
+			can2 = (int)i;
+	}
+	ck_assert(stage >= 0 && stable >= 0 && ann >= 0 && can1 >= 0 &&
+		  can2 >= 0 && prod >= 0);
+#define BIT(i) ((uint64_t)1 << (i))
+	const model_policy *p = &m->services[0].policy;
+	ck_assert_uint_eq(p->nrules, 3);
+
+	const model_rule *r0 = &p->rules[0];
+	ck_assert_uint_eq(r0->nmatches, 1);
+	const model_match *mt = &r0->matches[0];
+	ck_assert_ptr_null(mt->route_ok);
+	ck_assert_uint_eq(mt->methods,
+			  (1u << METHOD_GET) | (1u << METHOD_POST));
+	ck_assert_uint_eq(mt->nhdr, 2);
+	ck_assert_uint_eq(mt->hdr_any[0], BIT(can1));
+	ck_assert_uint_eq(mt->hdr_any[1], BIT(stage) | BIT(stable));
+	ck_assert_uint_eq(r0->nsplits, 2);
+	ck_assert_uint_eq(r0->splits[0].version, 0);
+	ck_assert_double_eq(r0->splits[0].weight, 10);
+	ck_assert_uint_eq(r0->splits[1].version, 1);
+	ck_assert_double_eq(r0->splits[1].weight, 90);
+	ck_assert_int_eq(r0->has_timeout, 1);
+	ck_assert_uint_eq(r0->timeout, 1 * MESH_S);
+	/* A rule's retries start from the service's. */
+	ck_assert_int_eq(r0->has_retry, 1);
+	ck_assert_uint_eq(r0->retry.on, RETRY_5XX);
+	ck_assert_uint_eq(r0->retry.attempts, 3);
+
+	const model_rule *r1 = &p->rules[1];
+	mt = &r1->matches[0];
+	ck_assert_uint_eq(mt->methods, 1u << METHOD_DELETE);
+	ck_assert_uint_eq(mt->nhdr, 4);
+	ck_assert_uint_eq(mt->hdr_any[0], BIT(stage) | BIT(stable));
+	ck_assert_uint_eq(mt->hdr_any[1], BIT(ann));
+	ck_assert_uint_eq(mt->hdr_any[2], 0);   /* nobody sends x-env2 */
+	ck_assert_uint_eq(mt->hdr_any[3], BIT(can2));
+	/* No split: every version, by replicas. */
+	ck_assert_uint_eq(r1->nsplits, 2);
+	ck_assert_double_eq(r1->splits[0].weight, 3);
+	ck_assert_double_eq(r1->splits[1].weight, 1);
+	ck_assert_int_eq(r1->has_timeout, 0);
+	ck_assert_int_eq(r1->has_retry, 0);
+
+	const model_rule *r2 = &p->rules[2];
+	ck_assert_uint_eq(r2->nmatches, 0);
+	ck_assert_int_eq(r2->has_timeout, 1);
+	ck_assert_uint_eq(r2->timeout, MESH_NEVER);
+#undef BIT
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_routes_bad)
+{
+	static const struct {
+		const char *routes, *path, *what;
+	} cases[] = {
+		{"[{'split': {'v9': 1}}]", "t.json: mesh.api.routes[0].split.v9: ",
+		 "expected a version of api (\"v1\", \"v2\"), found \"v9\""},
+		{"[{'route': {'v1': 1, 'v3': 1}}]",
+		 "t.json: mesh.api.routes[0].route.v3: ", "not defined"},
+		{"[{'split': {'v1': 1}, 'route': {'v1': 1}}]",
+		 "t.json: mesh.api.routes[0]: ", "found both"},
+		{"[{'split': {'v1': 0, 'v2': 0}}]",
+		 "t.json: mesh.api.routes[0].split: ", "more than 0"},
+		{"[{'split': {}}]", "t.json: mesh.api.routes[0].split: ",
+		 "non-empty"},
+		{"[{'split': {'v1': -1}}]", "t.json: mesh.api.routes[0].split.v1: ",
+		 "found -1"},
+		{"[{'split': {'v1': '50%'}}]",
+		 "t.json: mesh.api.routes[0].split.v1: ", "found \"50%\""},
+		{"[{'match': {'path': {'regex': '(ab'}}}]",
+		 "t.json: mesh.api.routes[0].match.path.regex: ",
+		 "POSIX extended regular expression, found \"(ab\""},
+		/* Bad alone, though it would compile inside ^(...)$. */
+		{"[{'match': {'path': {'regex': '/a)|(/b'}}}]",
+		 "t.json: mesh.api.routes[0].match.path.regex: ",
+		 "found \"/a)|(/b\""},
+		{"[{'match': [{}, {'headers': {'x': {'regex': 'a[b'}}}]}]",
+		 "t.json: mesh.api.routes[0].match[1].headers.x.regex: ",
+		 "regular expression"},
+		{"[{'match': {'path': {'exact': '/a', 'prefix': '/'}}}]",
+		 "t.json: mesh.api.routes[0].match.path: ", "found an object"},
+		{"[{'match': {'path': '/a'}}]",
+		 "t.json: mesh.api.routes[0].match.path: ", "found \"/a\""},
+		{"[{'match': {'path': {'contains': 'a'}}}]",
+		 "t.json: mesh.api.routes[0].match.path.contains: ",
+		 "unknown key"},
+		{"[{'match': {'path': {'present': true}}}]",
+		 "t.json: mesh.api.routes[0].match.path.present: ",
+		 "unknown key"},
+		{"[{'match': {'path': {'prefix': 'api'}}}]",
+		 "t.json: mesh.api.routes[0].match.path.prefix: ",
+		 "starting with \"/\""},
+		{"[{'match': {'path': {'exact': 3}}}]",
+		 "t.json: mesh.api.routes[0].match.path.exact: ", "found 3"},
+		{"[{'match': {'headers': {'x': {'present': false}}}}]",
+		 "t.json: mesh.api.routes[0].match.headers.x.present: ",
+		 "found false"},
+		{"[{'match': {'headers': {'x': 'y'}}}]",
+		 "t.json: mesh.api.routes[0].match.headers.x: ", "found \"y\""},
+		{"[{'match': {'headers': {'x y': {'exact': 'y'}}}}]",
+		 "t.json: mesh.api.routes[0].match.headers[\"x y\"]: ",
+		 "header name"},
+		{"[{'match': {'headers': ['x']}}]",
+		 "t.json: mesh.api.routes[0].match.headers: ", "found an array"},
+		{"[{'match': {'method': 'FETCH'}}]",
+		 "t.json: mesh.api.routes[0].match.method: ", "found \"FETCH\""},
+		{"[{'match': {'method': ['GET', 'fetch']}}]",
+		 "t.json: mesh.api.routes[0].match.method[1]: ",
+		 "found \"fetch\""},
+		{"[{'match': {'method': []}}]",
+		 "t.json: mesh.api.routes[0].match.method: ", "found an array"},
+		{"[{'match': {'uri': {'exact': '/'}}}]",
+		 "t.json: mesh.api.routes[0].match.uri: ", "unknown key"},
+		{"[{'match': 'all'}]", "t.json: mesh.api.routes[0].match: ",
+		 "found \"all\""},
+		{"[{'match': [3]}]", "t.json: mesh.api.routes[0].match[0]: ",
+		 "found 3"},
+		{"[{'timeout': '0s'}]", "t.json: mesh.api.routes[0].timeout: ",
+		 "above zero"},
+		{"[{'retries': {'attempts': 'two'}}]",
+		 "t.json: mesh.api.routes[0].retries.attempts: ", "found \"two\""},
+		{"[{'weight': 1}]", "t.json: mesh.api.routes[0].weight: ",
+		 "unknown key"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char extra[1024];
+		snprintf(extra, sizeof extra,
+			 ", 'mesh': {'api': {'routes': %s}}", cases[i].routes);
+		check_rejected("'api': {'versions': {'v1': {}, 'v2': {}}}",
+			       MIN_LOAD, extra, cases[i].path, cases[i].what);
+	}
+}
+END_TEST
+
+/* ---- faults ---- */
+
+#define FAULT_SVCS                                                          \
+	"'api': {'latency': '1ms', 'versions': {'v1': {'replicas': 2},"     \
+	" 'v2': {'replicas': 2}}},"                                         \
+	" 'db': {'latency': '1ms'}, 'cache': {'latency': '1ms'}"
+
+START_TEST(test_faults_kinds)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		FAULT_SVCS, MIN_LOAD,
+		", 'faults': ["
+		" {'kind': 'delay', 'target': 'api', 'at': '1s', 'for': '2s',"
+		"  'delay': {'dist': 'exponential', 'mean': '100ms'},"
+		"  'percent': 50, 'source': 'clients',"
+		"  'match': {'headers': {'x-chaos': {'exact': 'on'}},"
+		"   'method': 'POST'}, 'description': 'slow'},"
+		" {'kind': 'abort', 'target': 'db', 'status': 503, 'at': '2s',"
+		"  'until': '5s', 'source': 'api', 'label': 'db 503s'},"
+		" {'kind': 'abort', 'target': 'db', 'reset': true, 'at': '0'},"
+		" {'kind': 'blackhole', 'target': {'service': 'api',"
+		"  'version': 'v2'}, 'at': '3s'},"
+		" {'kind': 'partition', 'between': [['api', 'db'], ['cache']],"
+		"  'direction': 'one-way', 'at': '4s', 'for': '1s'},"
+		" {'kind': 'partition', 'between': [['db'], ['cache']],"
+		"  'at': '4s'},"
+		" {'kind': 'crash', 'target': {'service': 'api', 'instance': 3},"
+		"  'at': '5s', 'for': '500ms'},"
+		" {'kind': 'capacity', 'target': {'service': 'api',"
+		"  'version': 'v1', 'instance': 1}, 'slowdown': 2.5,"
+		"  'workers_removed': 1, 'at': '6s'},"
+		" {'kind': 'network', 'latency': '5ms', 'loss': 0.01,"
+		"  'burst': {'p': 0.05, 'r': 0.5}, 'rto': '1s', 'at': '7s'},"
+		" {'kind': 'network', 'target': 'cache', 'loss': 0.2, 'at': '8s'}"
+		"]",
+		&e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->nfaults, 10);
+	const model_fault *f = &m->faults[0];
+	ck_assert_int_eq(f->kind, FAULT_DELAY);
+	ck_assert_uint_eq(f->service, (uint32_t)svc(m, "api"));
+	ck_assert_uint_eq(f->version, MODEL_ANY);
+	ck_assert_uint_eq(f->instance, MODEL_ANY);
+	ck_assert_uint_eq(f->source, MODEL_CLIENTS);
+	ck_assert_uint_eq(f->start, 1 * MESH_S);
+	ck_assert_uint_eq(f->end, 3 * MESH_S);
+	ck_assert_double_eq(f->percent, 50);
+	ck_assert_int_eq(f->delay.kind, DIST_EXPONENTIAL);
+	ck_assert_uint_eq(f->delay.a, 100 * MESH_MS);
+	ck_assert_int_eq(f->has_match, 1);
+	ck_assert_uint_eq(f->match.methods, 1u << METHOD_POST);
+	ck_assert_ptr_null(f->match.route_ok);
+	ck_assert_uint_eq(f->match.nhdr, 1);
+	/* The exact value is interned although no client sends it. */
+	ck_assert_uint_eq(m->nheaders, 1);
+	ck_assert_uint_eq(f->match.hdr_any[0], 1);
+	ck_assert_str_eq(f->label, "delay api");
+
+	f = &m->faults[1];
+	ck_assert_int_eq(f->kind, FAULT_ABORT);
+	ck_assert_uint_eq(f->status, 503);
+	ck_assert_int_eq(f->reset, 0);
+	ck_assert_uint_eq(f->start, 2 * MESH_S);
+	ck_assert_uint_eq(f->end, 5 * MESH_S);
+	ck_assert_uint_eq(f->source, (uint32_t)svc(m, "api"));
+	ck_assert_double_eq(f->percent, 100);
+	ck_assert_int_eq(f->has_match, 0);
+	ck_assert_str_eq(f->label, "db 503s");
+
+	f = &m->faults[2];
+	ck_assert_int_eq(f->reset, 1);
+	ck_assert_uint_eq(f->status, 0);
+	ck_assert_uint_eq(f->start, 0);
+	ck_assert_uint_eq(f->end, MESH_NEVER);
+	ck_assert_uint_eq(f->source, MODEL_ANY);
+
+	f = &m->faults[3];
+	ck_assert_int_eq(f->kind, FAULT_BLACKHOLE);
+	ck_assert_uint_eq(f->version, 1);
+	ck_assert_uint_eq(f->instance, MODEL_ANY);
+	ck_assert_str_eq(f->label, "blackhole api/v2");
+
+	f = &m->faults[4];
+	ck_assert_int_eq(f->kind, FAULT_PARTITION);
+	ck_assert_ptr_nonnull(f->side);
+	ck_assert_uint_eq(f->side[svc(m, "api")], 1);
+	ck_assert_uint_eq(f->side[svc(m, "db")], 1);
+	ck_assert_uint_eq(f->side[svc(m, "cache")], 2);
+	ck_assert_int_eq(f->one_way, 1);
+	ck_assert_uint_eq(f->service, MODEL_ANY);
+	ck_assert_uint_eq(f->end, 5 * MESH_S);
+	ck_assert_str_eq(f->label, "partition api,db / cache");
+	f = &m->faults[5];
+	ck_assert_uint_eq(f->side[svc(m, "api")], 0);
+	ck_assert_int_eq(f->one_way, 0);
+
+	f = &m->faults[6];
+	ck_assert_int_eq(f->kind, FAULT_CRASH);
+	ck_assert_uint_eq(f->instance, 3);
+	ck_assert_uint_eq(f->end, 5500 * MESH_MS);
+	ck_assert_str_eq(f->label, "crash api[3]");
+
+	f = &m->faults[7];
+	ck_assert_int_eq(f->kind, FAULT_CAPACITY);
+	ck_assert_uint_eq(f->version, 0);
+	ck_assert_uint_eq(f->instance, 1);
+	ck_assert_double_eq(f->slowdown, 2.5);
+	ck_assert_uint_eq(f->workers_removed, 1);
+
+	f = &m->faults[8];
+	ck_assert_int_eq(f->kind, FAULT_NETWORK);
+	ck_assert_uint_eq(f->service, MODEL_ANY);
+	ck_assert_int_eq(f->has_latency, 1);
+	ck_assert_uint_eq(f->latency.a, 5 * MESH_MS);
+	ck_assert_double_eq(f->loss, 0.01);
+	ck_assert_int_eq(f->bursty, 1);
+	ck_assert_double_eq(f->ge_p, 0.05);
+	ck_assert_double_eq(f->ge_r, 0.5);
+	ck_assert_double_eq(f->loss_bad, 1);
+	ck_assert_uint_eq(f->rto, 1 * MESH_S);
+	ck_assert_str_eq(f->label, "network (all hops)");
+
+	f = &m->faults[9];
+	ck_assert_uint_eq(f->service, (uint32_t)svc(m, "cache"));
+	ck_assert_int_eq(f->has_latency, 0);
+	ck_assert_int_eq(f->bursty, 0);
+	ck_assert_double_eq(f->loss, 0.2);
+	ck_assert_uint_eq(f->rto, 200 * MESH_MS);
+	ck_assert_str_eq(f->label, "network cache");
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_faults_bad)
+{
+	static const struct {
+		const char *fault, *path, *what;
+	} cases[] = {
+		{"{'target': 'api', 'at': '1s'}", "t.json: faults[0].kind: ",
+		 "found nothing"},
+		{"{'kind': 'explode', 'at': '1s'}", "t.json: faults[0].kind: ",
+		 "found \"explode\""},
+		{"{'kind': 'blackhole', 'target': 'api'}",
+		 "t.json: faults[0].at: ", "found nothing"},
+		{"{'kind': 'blackhole', 'target': 'api', 'at': '10s'}",
+		 "t.json: faults[0].at: ", "before the scenario's duration"},
+		{"{'kind': 'blackhole', 'target': 'api', 'at': '1s',"
+		 " 'for': '1s', 'until': '3s'}",
+		 "t.json: faults[0]: ", "either \"for\" or \"until\""},
+		{"{'kind': 'blackhole', 'target': 'api', 'at': '1s', 'for': '0s'}",
+		 "t.json: faults[0].for: ", "above zero"},
+		{"{'kind': 'blackhole', 'target': 'api', 'at': '2s',"
+		 " 'until': '2s'}",
+		 "t.json: faults[0].until: ", "later than \"at\""},
+		{"{'kind': 'blackhole', 'target': 'api', 'at': '1s',"
+		 " 'label': ''}",
+		 "t.json: faults[0].label: ", "non-empty string"},
+		{"{'kind': 'blackhole', 'target': 'api', 'at': '1s', 'lable': 'x'}",
+		 "t.json: faults[0].lable: ", "did you mean \"label\""},
+		/* Keys of another kind. */
+		{"{'kind': 'delay', 'target': 'api', 'at': '1s', 'delay': '1s',"
+		 " 'status': 503}",
+		 "t.json: faults[0].status: ",
+		 "unknown key \"status\" for a delay fault"},
+		{"{'kind': 'partition', 'between': [['api'], ['db']],"
+		 " 'target': 'api', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "for a partition fault"},
+		{"{'kind': 'partition', 'between': [['api'], ['db']],"
+		 " 'percent': 50, 'at': '1s'}",
+		 "t.json: faults[0].percent: ", "for a partition fault"},
+		{"{'kind': 'crash', 'target': 'api', 'percent': 50, 'at': '1s'}",
+		 "t.json: faults[0].percent: ", "for a crash fault"},
+		{"{'kind': 'crash', 'target': 'api', 'source': 'db', 'at': '1s'}",
+		 "t.json: faults[0].source: ", "for a crash fault"},
+		{"{'kind': 'crash', 'target': 'api', 'match': {}, 'at': '1s'}",
+		 "t.json: faults[0].match: ", "for a crash fault"},
+		{"{'kind': 'network', 'loss': 0.1, 'delay': '1s', 'at': '1s'}",
+		 "t.json: faults[0].delay: ", "for a network fault"},
+		{"{'kind': 'abort', 'target': 'api', 'status': 503,"
+		 " 'slowdown': 2, 'at': '1s'}",
+		 "t.json: faults[0].slowdown: ", "for an abort fault"},
+		/* Targets. */
+		{"{'kind': 'delay', 'delay': '1s', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found nothing"},
+		{"{'kind': 'crash', 'at': '1s'}", "t.json: faults[0].target: ",
+		 "found nothing"},
+		{"{'kind': 'blackhole', 'target': 'web', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found \"web\""},
+		{"{'kind': 'blackhole', 'target': {'service': 'web'}, 'at': '1s'}",
+		 "t.json: faults[0].target.service: ", "not defined"},
+		{"{'kind': 'blackhole', 'target': {'version': 'v1'}, 'at': '1s'}",
+		 "t.json: faults[0].target.service: ", "found nothing"},
+		{"{'kind': 'blackhole', 'target': {'service': 'api',"
+		 " 'version': 'v3'}, 'at': '1s'}",
+		 "t.json: faults[0].target.version: ", "found \"v3\""},
+		{"{'kind': 'crash', 'target': {'service': 'api', 'instance': 4},"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].target.instance: ",
+		 "from 0 to 3 (api has 4 replicas), found 4"},
+		{"{'kind': 'crash', 'target': {'service': 'db', 'instance': -1},"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].target.instance: ", "found -1"},
+		{"{'kind': 'crash', 'target': {'service': 'api', 'version': 'v1',"
+		 " 'instance': 2}, 'at': '1s'}",
+		 "t.json: faults[0].target.instance: ",
+		 "an instance of version v1 (0 to 1), found 2"},
+		{"{'kind': 'crash', 'target': {'service': 'api', 'pod': 1},"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].target.pod: ", "unknown key"},
+		{"{'kind': 'crash', 'target': 3, 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found 3"},
+		{"{'kind': 'abort', 'target': 'api', 'status': 503,"
+		 " 'source': 'web', 'at': '1s'}",
+		 "t.json: faults[0].source: ", "found \"web\""},
+		{"{'kind': 'abort', 'target': 'api', 'status': 503,"
+		 " 'percent': 150, 'at': '1s'}",
+		 "t.json: faults[0].percent: ", "found 150"},
+		{"{'kind': 'abort', 'target': 'api', 'status': 503,"
+		 " 'match': {'path': {'prefix': '/'}}, 'at': '1s'}",
+		 "t.json: faults[0].match.path: ", "no \"path\" in a fault's match"},
+		{"{'kind': 'abort', 'target': 'api', 'status': 503,"
+		 " 'match': [{}], 'at': '1s'}",
+		 "t.json: faults[0].match: ", "found an array"},
+		{"{'kind': 'abort', 'target': 'api', 'status': 503,"
+		 " 'match': {'method': 'GOT'}, 'at': '1s'}",
+		 "t.json: faults[0].match.method: ", "found \"GOT\""},
+		/* What each kind needs. */
+		{"{'kind': 'delay', 'target': 'api', 'at': '1s'}",
+		 "t.json: faults[0].delay: ", "found nothing"},
+		{"{'kind': 'delay', 'target': 'api', 'delay': 'long', 'at': '1s'}",
+		 "t.json: faults[0].delay: ", "found \"long\""},
+		{"{'kind': 'abort', 'target': 'api', 'at': '1s'}",
+		 "t.json: faults[0]: ", "found neither"},
+		{"{'kind': 'abort', 'target': 'api', 'status': 503,"
+		 " 'reset': true, 'at': '1s'}",
+		 "t.json: faults[0]: ", "found both"},
+		{"{'kind': 'abort', 'target': 'api', 'status': 700, 'at': '1s'}",
+		 "t.json: faults[0].status: ", "found 700"},
+		{"{'kind': 'abort', 'target': 'api', 'reset': false, 'at': '1s'}",
+		 "t.json: faults[0].reset: ", "found false"},
+		{"{'kind': 'partition', 'at': '1s'}",
+		 "t.json: faults[0].between: ", "found nothing"},
+		{"{'kind': 'partition', 'between': [['api']], 'at': '1s'}",
+		 "t.json: faults[0].between: ", "found an array"},
+		{"{'kind': 'partition', 'between': [['api'], []], 'at': '1s'}",
+		 "t.json: faults[0].between[1]: ", "non-empty list"},
+		{"{'kind': 'partition', 'between': [['api', 'db'],"
+		 " ['cache', 'db']], 'at': '1s'}",
+		 "t.json: faults[0].between[1][1]: ", "found \"db\" on both"},
+		{"{'kind': 'partition', 'between': [['api'], ['web']],"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].between[1][0]: ", "found \"web\""},
+		{"{'kind': 'partition', 'between': [['api'], [1]], 'at': '1s'}",
+		 "t.json: faults[0].between[1][0]: ", "found 1"},
+		{"{'kind': 'partition', 'between': [['api'], ['db']],"
+		 " 'direction': 'sideways', 'at': '1s'}",
+		 "t.json: faults[0].direction: ", "found \"sideways\""},
+		{"{'kind': 'capacity', 'target': 'api', 'at': '1s'}",
+		 "t.json: faults[0]: ", "would change nothing"},
+		{"{'kind': 'capacity', 'target': 'api', 'slowdown': 1,"
+		 " 'workers_removed': 0, 'at': '1s'}",
+		 "t.json: faults[0]: ", "would change nothing"},
+		{"{'kind': 'capacity', 'target': 'api', 'slowdown': 0.5,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].slowdown: ", "found 0.5"},
+		{"{'kind': 'capacity', 'target': 'api', 'workers_removed': -1,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].workers_removed: ", "found -1"},
+		{"{'kind': 'network', 'rto': '1s', 'at': '1s'}",
+		 "t.json: faults[0]: ", "at least one of"},
+		{"{'kind': 'network', 'loss': 2, 'at': '1s'}",
+		 "t.json: faults[0].loss: ", "found 2"},
+		{"{'kind': 'network', 'latency': 'x', 'at': '1s'}",
+		 "t.json: faults[0].latency: ", "found \"x\""},
+		{"{'kind': 'network', 'burst': {'p': 0.1, 'r': 0}, 'at': '1s'}",
+		 "t.json: faults[0].burst.r: ", "above 0"},
+		{"{'kind': 'network', 'burst': {'r': 0.1}, 'at': '1s'}",
+		 "t.json: faults[0].burst: ", "\"p\" missing"},
+		{"{'kind': 'network', 'burst': {'p': 0.1, 'r': 0.5,"
+		 " 'loss_bad': 1.5}, 'at': '1s'}",
+		 "t.json: faults[0].burst.loss_bad: ", "found 1.5"},
+		{"{'kind': 'network', 'burst': {'p': 0.1, 'r': 0.5, 'q': 1},"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].burst.q: ", "unknown key"},
+		{"{'kind': 'network', 'loss': 0.1, 'rto': '0s', 'at': '1s'}",
+		 "t.json: faults[0].rto: ", "above zero"},
+		{"{'kind': 'network', 'loss': 0.1, 'target': 'web', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "not defined"},
+		{"'crash'", "t.json: faults[0]: ", "found \"crash\""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char extra[1024];
+		snprintf(extra, sizeof extra, ", 'faults': [%s]", cases[i].fault);
+		check_rejected(FAULT_SVCS, MIN_LOAD, extra, cases[i].path,
+			       cases[i].what);
+	}
+	check_rejected(FAULT_SVCS, MIN_LOAD, ", 'faults': {}",
+		       "t.json: faults: ", "found an object");
+}
+END_TEST
+
+/* ---- new objectives ---- */
+
+START_TEST(test_expect_new)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		MIN_SVC, MIN_LOAD,
+		", 'faults': [{'kind': 'crash', 'target': 'api', 'at': '1s',"
+		" 'for': '1s'}],"
+		" 'expect': {'retry_amplification': '<= 1.5',"
+		" 'recovers_within': '<= 10s', 'metastable': false,"
+		" 'services': {'api': {'retry_amplification': '< 2',"
+		"  'metastable': true}},"
+		" 'clients': {'load0': {'recovers_within': '< 500ms'}}}",
+		&e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->nobjectives, 6);
+	const model_objective *o =
+		objective(m, METRIC_RETRY_AMPLIFICATION, SCOPE_OVERALL);
+	ck_assert_int_eq(o->op, OP_LE);
+	ck_assert_double_eq(o->target, 1.5);
+	ck_assert_str_eq(o->text, "<= 1.5");
+	o = objective(m, METRIC_RECOVERS_WITHIN, SCOPE_OVERALL);
+	ck_assert_int_eq(o->op, OP_LE);
+	ck_assert_double_eq(o->target, 10e9);
+	o = objective(m, METRIC_METASTABLE, SCOPE_OVERALL);
+	ck_assert_int_eq(o->op, OP_EQ);
+	ck_assert_double_eq(o->target, 0);
+	ck_assert_str_eq(o->text, "false");
+	o = objective(m, METRIC_METASTABLE, SCOPE_SERVICE);
+	ck_assert_double_eq(o->target, 1);
+	ck_assert_str_eq(o->text, "true");
+	o = objective(m, METRIC_RETRY_AMPLIFICATION, SCOPE_SERVICE);
+	ck_assert_int_eq(o->op, OP_LT);
+	ck_assert_double_eq(o->target, 2);
+	o = objective(m, METRIC_RECOVERS_WITHIN, SCOPE_CLIENT);
+	ck_assert_double_eq(o->target, 500e6);
+	model_free(m);
+	scn_errors_free(&e);
+
+	/* metastable needs no faults. */
+	m = load_scn(MIN_SVC, MIN_LOAD, ", 'expect': {'metastable': false}",
+		     &e);
+	ck_assert_loaded(m, &e);
+	model_free(m);
+	scn_errors_free(&e);
+
+	static const struct {
+		const char *extra, *path, *what;
+	} cases[] = {
+		{", 'expect': {'recovers_within': '<= 10s'}",
+		 "t.json: expect.recovers_within: ",
+		 "expected a scenario with faults"},
+		{", 'faults': [], 'expect': {'services': {'api':"
+		 " {'recovers_within': '<= 1s'}}}",
+		 "t.json: expect.services.api.recovers_within: ",
+		 "a scenario with faults"},
+		{", 'faults': [{'kind': 'crash', 'target': 'api', 'at': '1s'}],"
+		 " 'expect': {'recovers_within': '<= 10'}",
+		 "t.json: expect.recovers_within: ", "duration"},
+		{", 'expect': {'metastable': 'false'}",
+		 "t.json: expect.metastable: ", "JSON boolean"},
+		{", 'expect': {'metastable': 0}", "t.json: expect.metastable: ",
+		 "found 0"},
+		{", 'expect': {'retry_amplification': '<= 150%'}",
+		 "t.json: expect.retry_amplification: ", "ratio"},
+		{", 'expect': {'retry_amplification': '<= 2ms'}",
+		 "t.json: expect.retry_amplification: ", "found \"<= 2ms\""},
+		{", 'expect': {'retry_amplification': 1.5}",
+		 "t.json: expect.retry_amplification: ", "found 1.5"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		check_rejected(MIN_SVC, MIN_LOAD, cases[i].extra, cases[i].path,
+			       cases[i].what);
+}
+END_TEST
+
 /* ---- JSON itself ---- */
 
 START_TEST(test_invalid_json)
@@ -1046,6 +2469,39 @@ Suite *scenario_suite(void)
 	tc = tcase_create("expect");
 	tcase_add_test(tc, test_expect_parse);
 	tcase_add_test(tc, test_expect_bad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("versions");
+	tcase_add_test(tc, test_versions_inherit);
+	tcase_add_test(tc, test_versions_bad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("headers");
+	tcase_add_test(tc, test_headers_interned);
+	tcase_add_test(tc, test_headers_limit);
+	tcase_add_test(tc, test_headers_bad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("policy");
+	tcase_add_test(tc, test_presets);
+	tcase_add_test(tc, test_policy_keys);
+	tcase_add_test(tc, test_policy_bad);
+	tcase_add_test(tc, test_retry_on);
+	tcase_add_test(tc, test_budget_shapes);
+	tcase_add_test(tc, test_lb_forms);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("routes");
+	tcase_add_test(tc, test_routes_mesh_before_load);
+	tcase_add_test(tc, test_routes_load_before_mesh);
+	tcase_add_test(tc, test_routes_headers_methods);
+	tcase_add_test(tc, test_routes_bad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("faults");
+	tcase_add_test(tc, test_faults_kinds);
+	tcase_add_test(tc, test_faults_bad);
+	tcase_add_test(tc, test_expect_new);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");

@@ -12,5 +12,6 @@ Suite *scenario_suite(void);
 Suite *sim_suite(void);
 Suite *queueing_suite(void);
 Suite *golden_suite(void);
+Suite *policy_suite(void);
 
 #endif
