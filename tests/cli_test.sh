@@ -97,6 +97,16 @@ expect_text "$tmp/out" "MISSED  overall                  p50" "summary names the
 expect_text "$tmp/out" "verdict: FAIL (1 of 2 objectives met)" "summary counts met objectives"
 expect_text "$tmp/m/report.json" "\"verdict\": \"fail\"" "report.json says fail"
 
+# Every bundled scenario runs and meets its own objectives: they are the
+# documentation's examples and the resilience demonstrations, so a change
+# that breaks what one of them shows fails here.
+for f in scenarios/*.json; do
+	case "$f" in *.schema.json) continue ;; esac
+	expect_rc 0 "run $f meets its objectives" "$MESHSIM" run "$f" --quiet --out "$tmp/s"
+	expect_text "$tmp/s/report.json" "\"accounted\": true" "$f accounts for every request"
+	if grep -q '"accounted": false' "$tmp/s/report.json"; then bad "$f lost a request"; fi
+done
+
 # The JSON Schema agrees with the loader on every bundled scenario, and
 # rejects a typo. Needs Python's jsonschema; without it this is skipped (and
 # says so), since the loader, not the schema, is what meshsim trusts.
