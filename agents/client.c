@@ -26,6 +26,10 @@ static void timed_out(mesh_agent *self, uint64_t tag)
 			MESH_TIMEOUT, 0);
 	uint32_t user = q->user;
 	pool_free(&c->reqs, i);
+	/* The client hangs up, so its sidecar stops working on it (Envoy
+	 * resets the upstream request when the downstream goes away). */
+	mesh_msg x = {.kind = MESH_CANCEL, .from = c->base.id, .tag = tag};
+	env->ops->send(env, &c->base, c->sidecar, &x, 0);
 	if (c->def->kind == CLIENT_CLOSED)
 		user_think(c, user);
 }

@@ -26,7 +26,9 @@ typedef uint64_t mesh_time;
 /* A message between two agents: an HTTP request or its response, reduced to
  * what the mesh logic looks at. Routes are interned by the scenario loader;
  * `route` indexes model->routes. */
-enum mesh_msg_kind { MESH_REQ = 1, MESH_RESP = 2 };
+/* MESH_CANCEL: the requester gave up on the request it sent with `tag`
+ * (a client timing out closes its connection); no answer follows. */
+enum mesh_msg_kind { MESH_REQ = 1, MESH_RESP = 2, MESH_CANCEL = 3 };
 
 enum mesh_method {
 	METHOD_GET = 0, METHOD_POST, METHOD_PUT, METHOD_DELETE, METHOD_PATCH,
@@ -44,7 +46,6 @@ enum mesh_flag {
 	MESH_RF_UH = 1 << 5,   /* no healthy upstream */
 	MESH_RF_FI = 1 << 6,   /* fault injected: abort */
 	MESH_RF_DI = 1 << 7,   /* fault injected: delay */
-	MESH_RF_RL = 1 << 8,   /* rejected by a retry budget (overflow) */
 };
 
 typedef struct mesh_msg {
@@ -71,8 +72,10 @@ enum mesh_outcome {
 			     * route timeout answered 504 */
 	MESH_RESET,         /* the connection was reset before a response */
 	MESH_CONNECT_FAIL,  /* no connection could be made */
-	MESH_REJECTED,      /* refused locally: a client limit, a circuit
-			     * breaker or a retry budget overflowed */
+	MESH_REJECTED,      /* refused locally: a client limit or a circuit
+			     * breaker overflowed. (A retry the budget
+			     * refuses is not an outcome: as in Envoy, the
+			     * request ends with its last try's answer.) */
 	MESH_OUTCOME_COUNT
 };
 
@@ -83,7 +86,7 @@ static inline enum mesh_outcome mesh_classify(const mesh_msg *r)
 {
 	if (r->status >= 200 && r->status < 300)
 		return MESH_OK;
-	if (r->flags & (MESH_RF_UO | MESH_RF_RL))
+	if (r->flags & MESH_RF_UO)
 		return MESH_REJECTED;
 	if (r->flags & MESH_RF_UT)
 		return MESH_TIMEOUT;

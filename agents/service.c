@@ -41,9 +41,29 @@ static uint32_t workers(const service_agent *a)
 	return a->workers_removed >= c ? 1 : c - a->workers_removed;
 }
 
+/* Count a request started under reduced capacity against the capacity
+ * faults that reduce it. */
+static void capacity_hit(service_agent *a)
+{
+	mesh_env *env = a->base.env;
+	const model *m = env->model;
+	uint32_t svc = (uint32_t)(a->svc - m->services);
+	for (uint32_t i = 0; i < m->nfaults; i++) {
+		const model_fault *f = &m->faults[i];
+		if (env->faults_on[i] && f->kind == FAULT_CAPACITY &&
+		    f->service == svc &&
+		    (f->instance == MODEL_ANY || f->instance == a->index) &&
+		    (f->version == MODEL_ANY ||
+		     f->version == model_version_of(a->svc, a->index)))
+			rec_fault_hit(env->rec, i);
+	}
+}
+
 static void start(service_agent *a, uint32_t i)
 {
 	svc_req *q = pool_at(&a->reqs, i);
+	if (a->slowdown > 1.0 || a->workers_removed)
+		capacity_hit(a);
 	mesh_time wait = mesh_now(a->base.env) - q->arrived;
 	a->busy++;
 	a->ri->served++;
@@ -220,11 +240,12 @@ static void service_on_msg(mesh_agent *self, const mesh_msg *m)
 static const mesh_agent_ops service_ops = {.on_msg = service_on_msg};
 
 void service_init(service_agent *a, mesh_env *env, uint32_t id, uint32_t pod,
-		  const model_service *svc, const model_behavior *def,
-		  uint32_t sidecar, rec_instance *ri, uint64_t seed,
-		  const char *stream)
+		  const model_service *svc, uint32_t index,
+		  const model_behavior *def, uint32_t sidecar, rec_instance *ri,
+		  uint64_t seed, const char *stream)
 {
 	a->svc = svc;
+	a->index = index;
 	a->down = 0;
 	a->slowdown = 1.0;
 	a->workers_removed = 0;

@@ -36,6 +36,7 @@ typedef struct service_agent {
 	rec_instance *ri;       /* our counters */
 	rng rng;
 	pool reqs;
+	uint32_t index;         /* the instance's index in its service */
 	int down;               /* crashed: drops everything until restarted */
 	double slowdown;        /* service times are multiplied by this (>= 1) */
 	uint32_t workers_removed;
@@ -45,9 +46,9 @@ typedef struct service_agent {
  * with its sidecar at agent `sidecar`. Borrows env, svc, def and ri. Never
  * fails. */
 void service_init(service_agent *a, mesh_env *env, uint32_t id, uint32_t pod,
-		  const model_service *svc, const model_behavior *def,
-		  uint32_t sidecar, rec_instance *ri, uint64_t seed,
-		  const char *stream);
+		  const model_service *svc, uint32_t index,
+		  const model_behavior *def, uint32_t sidecar, rec_instance *ri,
+		  uint64_t seed, const char *stream);
 
 /* The app process dies: every request it holds is forgotten (its sidecar
  * answers the callers) and nothing is answered until service_restart. */

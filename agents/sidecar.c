@@ -729,9 +729,10 @@ static void route_timeout(mesh_agent *self, uint64_t tag)
 	finish_out(sc, qi, 504, MESH_RF_UT, 0);
 }
 
-/* Answer the app and forget q, whatever state it is in. */
-static void finish_out(sidecar *sc, uint32_t qi, unsigned status,
-		       uint32_t flags, uint64_t size)
+/* Let go of everything q holds, whatever state it is in: its try, its
+ * place in the pending queue, its retry slot, its timers. q itself stays
+ * allocated for the caller to answer from and free. */
+static void out_release(sidecar *sc, uint32_t qi)
 {
 	sc_out *q = pool_at(&sc->out, qi);
 	mesh_env *env = sc->base.env;
@@ -750,6 +751,16 @@ static void finish_out(sidecar *sc, uint32_t qi, unsigned status,
 		env->ops->timer_cancel(env, q->route_timer);
 	if (q->wait_timer)
 		env->ops->timer_cancel(env, q->wait_timer);
+	q->route_timer = q->wait_timer = 0;
+}
+
+/* Answer the app and forget q, whatever state it is in. */
+static void finish_out(sidecar *sc, uint32_t qi, unsigned status,
+		       uint32_t flags, uint64_t size)
+{
+	sc_out *q = pool_at(&sc->out, qi);
+	mesh_env *env = sc->base.env;
+	out_release(sc, qi);
 	flags |= q->fault_flags;
 	mesh_msg r = {.kind = MESH_RESP, .status = (uint16_t)status,
 		      .route = q->route, .from = sc->base.id, .flags = flags,
@@ -862,9 +873,13 @@ static void on_app_request(sidecar *sc, const mesh_msg *m)
 			return;
 		} else {
 			/* The request goes nowhere and nothing answers: only
-			 * a timeout ends it. */
+			 * a timeout ends it (the route's, as it would be
+			 * routed). */
+			const model_rule *rule = pick_rule(policy_of(sc, svc), q->route,
+							   q->method, q->headers);
 			q->state = OUT_HELD;
-			q->timeout = policy_of(sc, svc)->timeout;
+			q->timeout = rule && rule->has_timeout ? rule->timeout
+							       : policy_of(sc, svc)->timeout;
 			if (q->timeout != MESH_NEVER)
 				q->route_timer = env->ops->timer_start(
 					env, q->timeout, &sc->base, route_timeout,
@@ -941,6 +956,22 @@ static void in_answer(sidecar *sc, uint32_t ii, unsigned status,
 	send_msg(sc, peer, &a);
 }
 
+/* Count a request refused or reset because the app crashed against the
+ * crash faults that hold it down. */
+static void crash_hit(sidecar *sc)
+{
+	mesh_env *env = sc->base.env;
+	const model *mod = M(sc);
+	for (uint32_t i = 0; i < mod->nfaults; i++) {
+		const model_fault *f = &mod->faults[i];
+		if (env->faults_on[i] && f->kind == FAULT_CRASH &&
+		    f->service == sc->service &&
+		    (f->instance == MODEL_ANY || f->instance == sc->instance) &&
+		    (f->version == MODEL_ANY || f->version == sc->version))
+			rec_fault_hit(env->rec, i);
+	}
+}
+
 static void in_delay_done(mesh_agent *self, uint64_t tag)
 {
 	sidecar *sc = (sidecar *)self;
@@ -950,6 +981,7 @@ static void in_delay_done(mesh_agent *self, uint64_t tag)
 		return;
 	r->wait_timer = 0;
 	if (sc->app_down) {
+		crash_hit(sc);
 		in_answer(sc, ii, 503, MESH_RF_UF);
 		return;
 	}
@@ -976,6 +1008,7 @@ static void on_remote_request(sidecar *sc, const mesh_msg *m)
 	r->msg = *m;
 	if (sc->app_down) {
 		/* Nothing listens on the app's port: connection refused. */
+		crash_hit(sc);
 		in_answer(sc, ii, 503, MESH_RF_UF);
 		return;
 	}
@@ -1029,10 +1062,32 @@ static void on_app_response(sidecar *sc, const mesh_msg *m)
 	send_msg(sc, peer, &a);
 }
 
+/* The app gave up on a request: drop it, resetting its try. Nothing is
+ * sent back; the route records a timeout, the caller's view. */
+static void on_app_cancel(sidecar *sc, const mesh_msg *m)
+{
+	mesh_env *env = sc->base.env;
+	for (uint32_t qi = 0; qi < sc->out.n; qi++) {
+		sc_out *q = pool_at(&sc->out, qi);
+		if (!(q->h.gen & 1) || q->peer != m->from || q->peer_tag != m->tag)
+			continue;
+		out_release(sc, qi);
+		rec_route_done(env->rec, q->route, q->start, mesh_now(env),
+			       MESH_TIMEOUT, 0);
+		pool_free(&sc->out, qi);
+		return;
+	}
+}
+
 static void sidecar_on_msg(mesh_agent *self, const mesh_msg *m)
 {
 	sidecar *sc = (sidecar *)self;
 	int from_app = m->from == sc->app;
+	if (m->kind == MESH_CANCEL) {
+		if (from_app)
+			on_app_cancel(sc, m);
+		return;
+	}
 	if (m->kind == MESH_REQ) {
 		if (from_app)
 			on_app_request(sc, m);
@@ -1056,8 +1111,10 @@ void sidecar_app_down(sidecar *sc, int down)
 	 * held; delayed ones find the app down when their delay ends. */
 	for (uint32_t i = 0; i < sc->in.n; i++) {
 		sc_in *r = pool_at(&sc->in, i);
-		if ((r->h.gen & 1) && !r->held)
+		if ((r->h.gen & 1) && !r->held) {
+			crash_hit(sc);
 			in_answer(sc, i, 503, MESH_RF_UR);
+		}
 	}
 }
 

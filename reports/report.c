@@ -853,14 +853,12 @@ void report_print_summary(FILE *f, const model *m, const rec *r,
 	fprintf(f, "scenario %s (seed %llu): %s of load, %llu events simulated\n",
 		m->name, (unsigned long long)seed, dur,
 		(unsigned long long)r->events);
-	fprintf(f, "requests: %llu issued = %llu success + %llu http_error + "
-		   "%llu timeout + %llu rejected + %llu in_flight\n",
-		(unsigned long long)o->issued,
-		(unsigned long long)o->outcomes[MESH_OK],
-		(unsigned long long)o->outcomes[MESH_HTTP_ERROR],
-		(unsigned long long)o->outcomes[MESH_TIMEOUT],
-		(unsigned long long)o->outcomes[MESH_REJECTED],
-		(unsigned long long)rec_in_flight(o));
+	fprintf(f, "requests: %llu issued =", (unsigned long long)o->issued);
+	for (int k = 0; k < MESH_OUTCOME_COUNT; k++)
+		fprintf(f, "%s %llu %s", k ? " +" : "",
+			(unsigned long long)o->outcomes[k],
+			mesh_outcome_name((enum mesh_outcome)k));
+	fprintf(f, " + %llu in_flight\n", (unsigned long long)rec_in_flight(o));
 	fprintf(f, "\n%-22s %9s %8s %9s %9s %9s %9s %9s\n", "", "rps", "success",
 		"p50", "p90", "p99", "p99.9", "max");
 	double secs = (double)m->duration / 1e9;

@@ -372,7 +372,7 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 			s->pod_service[k] = i;
 			s->pod_instance[k] = j;
 			snprintf(name, sizeof name, "service/%s/%u", ms->name, j);
-			service_init(&s->svcs[k], &s->env, app, k, ms,
+			service_init(&s->svcs[k], &s->env, app, k, ms, j,
 				     &ms->versions[v].b, sc, rec_inst(r, i, j),
 				     seed, name);
 			s->agents[app] = &s->svcs[k].base;
