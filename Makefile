@@ -41,7 +41,8 @@ CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
 	agents/sidecar.c agents/service.c agents/client.c
 SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c
-REPORT_SRC := reports/hist.c reports/rec.c reports/report.c
+REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
+	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c
 LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC)
 TEST_SRC := $(wildcard tests/check_*.c) tests/testutil.c
 
@@ -54,11 +55,13 @@ MESHSIM := $(BUILD)/meshsim
 TESTS := $(BUILD)/check_meshsim
 BENCH := $(BUILD)/bench_sim
 
-.PHONY: all run test bench lint clean deps deps-test regen-golden
+.PHONY: all run test bench lint clean deps deps-run deps-test regen-golden
 all: deps $(MESHSIM)
 
 deps:
 	@sh .ci/deps.sh build
+deps-run:
+	@sh .ci/deps.sh run
 deps-test:
 	@sh .ci/deps.sh test
 
@@ -82,7 +85,7 @@ $(BENCH): $(BENCH_OBJ) $(BUILD)/libmeshsim.a
 	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) -lm
 
 # `make run` runs the quickstart; its exit status is the objectives' verdict.
-run: deps
+run: deps-run
 	@$(MAKE) --no-print-directory $(MESHSIM)
 	$(MESHSIM) run $(SCENARIO) --out out/$(basename $(notdir $(SCENARIO)))
 
@@ -90,6 +93,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory $(MESHSIM) $(TESTS)
 	@$(MAKE) --no-print-directory lint
 	MESHSIM=$(MESHSIM) sh tests/cli_test.sh
+	MESHSIM=$(MESHSIM) sh tests/html_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps
@@ -115,6 +119,8 @@ lint:
 regen-golden: $(MESHSIM)
 	$(MESHSIM) run tests/golden/golden.json --quiet --out $(BUILD)/golden || true
 	cp $(BUILD)/golden/report.json tests/golden/golden.report.json
+	$(MESHSIM) report tests/golden/golden.report.json --no-charts > tests/golden/golden.summary.txt || true
+	rm -f tests/golden/report.html
 
 clean:
 	rm -rf build build-san out

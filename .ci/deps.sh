@@ -3,17 +3,21 @@
 # missing. Called by `make` before building; safe to call again (it does
 # nothing when everything is present).
 #
-# Usage: tools/deps.sh build|test
-#   build: compiler libraries for meshsim itself
-#   test:  build plus the Check unit-test framework
+# Usage: .ci/deps.sh build|run|test
+#   build: the libraries meshsim links (jansson) and pkg-config
+#   run:   build, plus gnuplot (charts are drawn by running it)
+#   test:  run, plus Check (unit tests), xmllint (JUnit XML is validated
+#          against a schema) and Chromium (report.html is opened in a real
+#          headless browser)
 set -eu
 
 what=${1:-build}
 pkgs="pkg-config libjansson-dev"
 case "$what" in
 build) ;;
-test) pkgs="$pkgs check" ;;
-*) echo "tools/deps.sh: unknown set '$what' (expected build or test)" >&2; exit 2 ;;
+run) pkgs="$pkgs gnuplot-nox" ;;
+test) pkgs="$pkgs gnuplot-nox check libxml2-utils chromium" ;;
+*) echo ".ci/deps.sh: unknown set '$what' (expected build, run or test)" >&2; exit 2 ;;
 esac
 
 missing=""

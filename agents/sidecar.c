@@ -82,6 +82,13 @@ static const model_policy *policy_of(const sidecar *sc, uint32_t svc)
 	return &M(sc)->services[svc].policy;
 }
 
+/* This sidecar's node in the service graph (see rec_edge). */
+static uint32_t edge_from(const sidecar *sc)
+{
+	return sc->service == MODEL_CLIENTS ? M(sc)->nservices + sc->instance
+					    : sc->service;
+}
+
 static void send_msg(sidecar *sc, uint32_t to, const mesh_msg *m)
 {
 	sc->base.env->ops->send(sc->base.env, &sc->base, to, m, proc_time(sc));
@@ -765,8 +772,9 @@ static void finish_out(sidecar *sc, uint32_t qi, unsigned status,
 	mesh_msg r = {.kind = MESH_RESP, .status = (uint16_t)status,
 		      .route = q->route, .from = sc->base.id, .flags = flags,
 		      .tag = q->peer_tag, .size = size, .req_id = q->req_id};
-	rec_route_done(env->rec, q->route, q->start, mesh_now(env),
-		       mesh_classify(&r), status);
+	enum mesh_outcome oc = mesh_classify(&r);
+	rec_route_done(env->rec, q->route, q->start, mesh_now(env), oc, status);
+	rec_edge(env->rec, edge_from(sc), q->svc, oc == MESH_OK);
 	uint32_t peer = q->peer;
 	pool_free(&sc->out, qi);
 	send_msg(sc, peer, &r);
@@ -835,6 +843,7 @@ static void on_app_request(sidecar *sc, const mesh_msg *m)
 			      .from = sc->base.id, .flags = MESH_RF_UO,
 			      .tag = m->tag, .req_id = m->req_id};
 		rec_route_done(env->rec, m->route, now, now, MESH_REJECTED, 503);
+		rec_edge(env->rec, edge_from(sc), svc, 0);
 		send_msg(sc, m->from, &r);
 		return;
 	}
@@ -1074,6 +1083,7 @@ static void on_app_cancel(sidecar *sc, const mesh_msg *m)
 		out_release(sc, qi);
 		rec_route_done(env->rec, q->route, q->start, mesh_now(env),
 			       MESH_TIMEOUT, 0);
+		rec_edge(env->rec, edge_from(sc), q->svc, 0);
 		pool_free(&sc->out, qi);
 		return;
 	}

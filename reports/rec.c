@@ -95,6 +95,11 @@ rec *rec_new(const model *m)
 	r->routes = calloc(m->nroutes ? m->nroutes : 1, sizeof *r->routes);
 	r->fault_hits = calloc(m->nfaults ? m->nfaults : 1, sizeof *r->fault_hits);
 	r->ejections = calloc(REC_MAX_EJECTION_EVENTS, sizeof *r->ejections);
+	size_t ne = (size_t)(m->nservices + m->nclients) * m->nservices + 1;
+	r->edge_calls = calloc(ne, sizeof *r->edge_calls);
+	r->edge_ok = calloc(ne, sizeof *r->edge_ok);
+	if (!r->edge_calls || !r->edge_ok)
+		goto fail;
 	if (!r->clients || !r->client_series || !r->services || !r->routes ||
 	    !r->fault_hits || !r->ejections)
 		goto fail;
@@ -140,6 +145,8 @@ void rec_free(rec *r)
 	free(r->client_series);
 	free(r->routes);
 	free(r->fault_hits);
+	free(r->edge_calls);
+	free(r->edge_ok);
 	free(r->ejections);
 	free(r);
 }
@@ -276,6 +283,13 @@ void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
 		e->instance = instance;
 		e->delta = delta;
 	}
+}
+
+void rec_edge(rec *r, uint32_t from, uint32_t to, int ok)
+{
+	size_t k = (size_t)from * r->m->nservices + to;
+	r->edge_calls[k]++;
+	r->edge_ok[k] += ok != 0;
 }
 
 void rec_fault_hit(rec *r, uint32_t fault)

@@ -120,6 +120,10 @@ typedef struct rec {
 	mesh_time end;          /* when the run stopped */
 	uint64_t events;        /* events the host processed */
 	uint64_t *fault_hits;   /* [nfaults] requests a fault touched */
+	/* Calls along each edge of the service graph: from a service (index
+	 * s) or a load client (nservices + c) to a service. */
+	uint64_t *edge_calls;   /* [(nservices + nclients) x nservices] */
+	uint64_t *edge_ok;
 	rec_ejection_event *ejections;
 	uint32_t nejections;    /* events kept */
 	uint64_t ejections_total; /* events seen, kept or not */
@@ -153,6 +157,10 @@ void rec_route_timeout(rec *r, uint32_t route);
 /* A caller's sidecar ejected (+1) or brought back (-1) an instance. */
 void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
 		  mesh_time now);
+/* A call from `from` (a service, or nservices + a client index) to
+ * service `to` ended, successfully or not. */
+void rec_edge(rec *r, uint32_t from, uint32_t to, int ok);
+
 /* Fault i touched a request. */
 void rec_fault_hit(rec *r, uint32_t fault);
 

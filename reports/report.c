@@ -309,6 +309,35 @@ static json_t *latency_json(const hist *h)
 	return o;
 }
 
+/* The latency distribution as [ms, fraction at or below] points, for CDF
+ * charts: one point per bucket where the fraction grew by 0.5% or more
+ * since the last point, and the last bucket. */
+static json_t *cdf_json(const hist *h)
+{
+	json_t *a = json_array();
+	if (!h->count)
+		return a;
+	uint64_t seen = 0;
+	double last = -1;
+	for (uint32_t i = h->lo; i <= h->hi; i++) {
+		if (!h->b[i])
+			continue;
+		seen += h->b[i];
+		double f = (double)seen / (double)h->count;
+		if (f - last < 0.005 && i != h->hi)
+			continue;
+		last = f;
+		uint64_t v = hist_bucket_high(i);
+		if (v > h->max)
+			v = h->max;
+		json_t *p = json_array();
+		json_array_append_new(p, ms((double)v));
+		json_array_append_new(p, ratio(f));
+		json_array_append_new(a, p);
+	}
+	return a;
+}
+
 static json_t *status_json(const uint64_t *by_status)
 {
 	json_t *o = json_object();
@@ -564,12 +593,13 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 		json_object_set_new(x, "measured",
 				    objective_value(o->metric, v[i].measured));
 		json_object_set_new(x, "unit",
-				    json_string(model_metric_is_latency(o->metric)
-							? "ms"
+				    json_string(model_metric_is_latency(o->metric) ? "ms"
 						: o->metric == METRIC_SUCCESS_RATE ||
-								o->metric == METRIC_ERROR_RATE
+								o->metric == METRIC_ERROR_RATE ||
+								o->metric == METRIC_RETRY_AMPLIFICATION
 							? "ratio"
-							: "requests"));
+						: o->metric == METRIC_METASTABLE ? "boolean"
+										 : "requests"));
 		json_object_set_new(x, "met", json_boolean(v[i].met));
 		missed += !v[i].met;
 		json_array_append_new(objs, x);
@@ -621,6 +651,7 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 		json_object_set_new(x, "replicas", json_integer(s->replicas));
 		stats_json(x, &rs->st, span);
 		policy_stats_json(x, &rs->st);
+		json_object_set_new(x, "latency_cdf", cdf_json(&rs->st.lat));
 		json_object_set_new(x, "policy", policy_json(&s->policy));
 		json_t *vers = json_array();
 		for (uint32_t k = 0; k < s->nversions; k++) {
@@ -668,6 +699,36 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 		json_array_append_new(routes, x);
 	}
 	json_object_set_new(root, "routes", routes);
+
+	/* The service graph: who calls whom, how often, how well. */
+	json_t *graph = json_object(), *nodes = json_array(), *edges = json_array();
+	for (uint32_t i = 0; i < m->nservices + m->nclients; i++) {
+		json_t *x = json_object();
+		int client = i >= m->nservices;
+		json_object_set_new(x, "name", json_string(client
+			? m->clients[i - m->nservices].name : m->services[i].name));
+		json_object_set_new(x, "kind", json_string(client ? "client" : "service"));
+		json_array_append_new(nodes, x);
+		for (uint32_t t = 0; t < m->nservices; t++) {
+			size_t k = (size_t)i * m->nservices + t;
+			if (!r->edge_calls[k])
+				continue;
+			json_t *e = json_object();
+			json_object_set_new(e, "from", json_string(client
+				? m->clients[i - m->nservices].name : m->services[i].name));
+			json_object_set_new(e, "from_kind", json_string(client ? "client" : "service"));
+			json_object_set_new(e, "to", json_string(m->services[t].name));
+			json_object_set_new(e, "calls", json_integer((json_int_t)r->edge_calls[k]));
+			json_object_set_new(e, "rps", json_real(round((double)r->edge_calls[k] /
+								      ((double)span / 1e9) * 1000) / 1000));
+			json_object_set_new(e, "success_rate",
+					    ratio((double)r->edge_ok[k] / (double)r->edge_calls[k]));
+			json_array_append_new(edges, e);
+		}
+	}
+	json_object_set_new(graph, "nodes", nodes);
+	json_object_set_new(graph, "edges", edges);
+	json_object_set_new(root, "graph", graph);
 
 	json_t *faults = json_array();
 	for (uint32_t i = 0; i < m->nfaults; i++) {
@@ -803,173 +864,4 @@ int report_write_json(const model *m, const rec *r, uint64_t seed,
 		return -1;
 	}
 	return 0;
-}
-
-/* ---- text summary ---- */
-
-static void fmt_ms(char *buf, size_t len, double ns)
-{
-	if (ns < 1e6)
-		snprintf(buf, len, "%.0fus", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-}
-
-static void fmt_value(char *buf, size_t len, enum model_metric k, double v)
-{
-	if (!isfinite(v))
-		snprintf(buf, len, "never");
-	else if (k == METRIC_METASTABLE)
-		snprintf(buf, len, "%s", v != 0 ? "true" : "false");
-	else if (k == METRIC_RETRY_AMPLIFICATION)
-		snprintf(buf, len, "%.3f", v);
-	else if (model_metric_is_latency(k))
-		fmt_ms(buf, len, v);
-	else if (k == METRIC_SUCCESS_RATE || k == METRIC_ERROR_RATE)
-		snprintf(buf, len, "%.4f", v);
-	else
-		snprintf(buf, len, "%.0f", v);
-}
-
-static void print_latency(FILE *f, const hist *h)
-{
-	char a[16], b[16], c[16], d[16], e[16];
-	fmt_ms(a, sizeof a, (double)hist_quantile(h, 0.5));
-	fmt_ms(b, sizeof b, (double)hist_quantile(h, 0.9));
-	fmt_ms(c, sizeof c, (double)hist_quantile(h, 0.99));
-	fmt_ms(d, sizeof d, (double)hist_quantile(h, 0.999));
-	fmt_ms(e, sizeof e, (double)h->max);
-	fprintf(f, "%9s %9s %9s %9s %9s", a, b, c, d, e);
-}
-
-void report_print_summary(FILE *f, const model *m, const rec *r,
-			  uint64_t seed, const report_verdict *v)
-{
-	const rec_stats *o = &r->overall;
-	char dur[32];
-	mesh_format_duration(m->duration, dur, sizeof dur);
-	fprintf(f, "scenario %s (seed %llu): %s of load, %llu events simulated\n",
-		m->name, (unsigned long long)seed, dur,
-		(unsigned long long)r->events);
-	fprintf(f, "requests: %llu issued =", (unsigned long long)o->issued);
-	for (int k = 0; k < MESH_OUTCOME_COUNT; k++)
-		fprintf(f, "%s %llu %s", k ? " +" : "",
-			(unsigned long long)o->outcomes[k],
-			mesh_outcome_name((enum mesh_outcome)k));
-	fprintf(f, " + %llu in_flight\n", (unsigned long long)rec_in_flight(o));
-	fprintf(f, "\n%-22s %9s %8s %9s %9s %9s %9s %9s\n", "", "rps", "success",
-		"p50", "p90", "p99", "p99.9", "max");
-	double secs = (double)m->duration / 1e9;
-	fprintf(f, "%-22s %9.1f %7.3f%% ", "all clients",
-		(double)rec_completed(o) / secs, 100.0 * rec_success_rate(o));
-	print_latency(f, &o->lat);
-	fputc('\n', f);
-	for (uint32_t i = 0; i < m->nservices; i++) {
-		const rec_stats *s = &r->services[i].st;
-		char name[40];
-		snprintf(name, sizeof name, "service %s", m->services[i].name);
-		fprintf(f, "%-22.22s %9.1f %7.3f%% ", name,
-			(double)rec_completed(s) / secs,
-			100.0 * rec_success_rate(s));
-		print_latency(f, &s->lat);
-		uint64_t full = 0;
-		for (uint32_t j = 0; j < m->services[i].replicas; j++)
-			full += r->services[i].inst[j].queue_full;
-		if (full)
-			fprintf(f, "  (%llu queue-full 503s)",
-				(unsigned long long)full);
-		fputc('\n', f);
-	}
-	/* What the sidecars did, for services where they did anything. */
-	int header = 0;
-	for (uint32_t i = 0; i < m->nservices; i++) {
-		const rec_stats *st = &r->services[i].st;
-		const rec_policy *p = &st->pol;
-		uint64_t retries = 0, over = 0, ejections = 0;
-		for (int k = 0; k < REC_RETRY_COUNT; k++)
-			retries += p->retries[k];
-		for (int k = 0; k < REC_OVERFLOW_COUNT; k++)
-			over += p->overflow[k];
-		for (uint32_t j = 0; j < m->services[i].replicas; j++)
-			ejections += r->services[i].inst[j].ejections;
-		if (!retries && !over && !ejections && !p->route_timeouts &&
-		    !p->per_try_timeouts)
-			continue;
-		if (!header++)
-			fprintf(f, "\nsidecars (calls to each service):\n");
-		fprintf(f, "  %-14s x%.2f attempts/request", m->services[i].name,
-			rec_amplification(st));
-		for (int k = 0; k < REC_RETRY_COUNT; k++)
-			if (p->retries[k])
-				fprintf(f, ", %llu retries on %s",
-					(unsigned long long)p->retries[k],
-					rec_retry_reason_name(k));
-		for (int k = 0; k < REC_OVERFLOW_COUNT; k++)
-			if (p->overflow[k])
-				fprintf(f, ", %llu %s overflows",
-					(unsigned long long)p->overflow[k],
-					rec_overflow_name(k));
-		if (p->route_timeouts)
-			fprintf(f, ", %llu route timeouts",
-				(unsigned long long)p->route_timeouts);
-		if (p->per_try_timeouts)
-			fprintf(f, ", %llu per-try timeouts",
-				(unsigned long long)p->per_try_timeouts);
-		if (ejections)
-			fprintf(f, ", %llu ejections", (unsigned long long)ejections);
-		fputc('\n', f);
-	}
-	if (m->nfaults) {
-		fprintf(f, "\nfaults:\n");
-		for (uint32_t i = 0; i < m->nfaults; i++) {
-			const model_fault *ft = &m->faults[i];
-			char a[32], b[32] = "end", rt[48];
-			mesh_format_duration(ft->start, a, sizeof a);
-			if (ft->end != MESH_NEVER)
-				mesh_format_duration(ft->end, b, sizeof b);
-			mesh_time t = report_recovery(m, r, &r->overall_series, ft);
-			if (t == MESH_NEVER)
-				snprintf(rt, sizeof rt, "did not recover");
-			else {
-				char d[32];
-				mesh_format_duration(t, d, sizeof d);
-				snprintf(rt, sizeof rt, "recovered %s after", t ? d : "at once");
-			}
-			fprintf(f, "  %6s - %-6s %-34s %8llu hits, %s\n", a, b,
-				ft->label ? ft->label : fault_kind_name(ft->kind),
-				(unsigned long long)r->fault_hits[i], rt);
-		}
-	}
-	report_metastable ms_ = report_metastability(m, r, &r->overall_series);
-	if (ms_.judged)
-		fprintf(f, "\nmetastability: %s (success %.2f%% -> %.2f%%, p99 %.1fms -> %.1fms)\n",
-			ms_.metastable ? "METASTABLE, degraded after its trigger was gone"
-				       : "none, recovered",
-			100 * ms_.before.success_rate, 100 * ms_.after.success_rate,
-			ms_.before.p99 / 1e6, ms_.after.p99 / 1e6);
-
-	if (m->nobjectives) {
-		fprintf(f, "\nobjectives:\n");
-		uint32_t met = 0;
-		for (uint32_t i = 0; i < m->nobjectives; i++) {
-			const model_objective *ob = v[i].o;
-			char meas[32], scope[80];
-			fmt_value(meas, sizeof meas, ob->metric, v[i].measured);
-			const char *nm = scope_name(m, ob);
-			if (nm)
-				snprintf(scope, sizeof scope, "%s %s",
-					 scope_kind(ob), nm);
-			else
-				snprintf(scope, sizeof scope, "overall");
-			fprintf(f, "  %s  %-24s %-12s %-14s measured %s\n",
-				v[i].met ? "MET   " : "MISSED", scope,
-				model_metric_name(ob->metric), ob->text, meas);
-			met += v[i].met;
-		}
-		fprintf(f, "verdict: %s (%u of %u objectives met)\n",
-			met == m->nobjectives ? "PASS" : "FAIL", met,
-			m->nobjectives);
-	}
 }

@@ -75,8 +75,4 @@ int report_write_json(const model *m, const rec *r, uint64_t seed,
 char *report_json_string(const model *m, const rec *r, uint64_t seed,
 			 const char *mode, const report_verdict *v);
 
-/* A compact human summary. */
-void report_print_summary(FILE *f, const model *m, const rec *r,
-			  uint64_t seed, const report_verdict *v);
-
 #endif

@@ -1,8 +1,11 @@
 /*
  * main.c - the meshsim command line.
  *
- *   meshsim run FILE [--seed N] [--out DIR] [--duration D] [--quiet]
+ *   meshsim run FILE... [--seed N] [--out DIR] [--duration D] [--junit FILE]
+ *               [--no-charts] [--quiet]
  *   meshsim check FILE...
+ *   meshsim report DIR
+ *   meshsim diff A B
  *   meshsim --version | --help
  *
  * Exit status: 0 when every objective is met, 1 when one is missed (or the
@@ -17,8 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "dist.h"
+#include "junit.h"
 #include "rec.h"
+#include "render.h"
 #include "report.h"
 #include "scenario.h"
 #include "sim.h"
@@ -36,8 +42,11 @@ static void usage_main(FILE *f)
 		"traffic saw.\n"
 		"\n"
 		"commands:\n"
-		"  run FILE     simulate FILE and write DIR/report.json\n"
+		"  run FILE...    simulate scenarios; write report.json, charts, report.html\n"
 		"  check FILE...  validate scenarios without running them\n"
+		"  report DIR     make the summary, charts and report.html again from\n"
+		"                 DIR/report.json\n"
+		"  diff A B       compare two reports of one scenario; exit 1 on a regression\n"
 		"\n"
 		"options:\n"
 		"  --help       show help (also: meshsim <command> --help)\n"
@@ -50,20 +59,52 @@ static void usage_main(FILE *f)
 static void usage_run(FILE *f)
 {
 	fprintf(f,
-		"usage: meshsim run FILE [--seed N] [--out DIR] [--duration D] [--quiet]\n"
+		"usage: meshsim run FILE... [--seed N] [--out DIR] [--duration D]\n"
+		"                   [--junit FILE] [--no-charts] [--quiet]\n"
 		"\n"
-		"Simulate the scenario in FILE in virtual time. Prints a summary and\n"
-		"writes DIR/report.json. The same file and seed give the same bytes.\n"
+		"Simulate each scenario in virtual time. Prints a summary and writes\n"
+		"DIR/report.json (the same file and seed give the same bytes), charts\n"
+		"in DIR/charts (when gnuplot is installed) and DIR/report.html.\n"
+		"Several files run as one suite, each into DIR/NAME.\n"
 		"\n"
 		"  --seed N       use seed N instead of the scenario's \"seed\"\n"
-		"  --out DIR      where report.json goes (default: ./NAME, after the\n"
-		"                 scenario's name)\n"
+		"  --out DIR      where the report goes (default: ./NAME, after the\n"
+		"                 scenario's name; with several files, DIR/NAME)\n"
 		"  --duration D   offer load for D (like \"30s\") instead of the\n"
 		"                 scenario's \"duration\"\n"
+		"  --junit FILE   also write JUnit XML: a test suite per scenario, a\n"
+		"                 test case per objective\n"
+		"  --no-charts    do not run gnuplot\n"
 		"  --quiet        print no summary and no progress\n"
 		"\n"
 		"exit status: 0 every objective in \"expect\" met, 1 one missed,\n"
-		"2 bad input or usage, 3 the run failed\n");
+		"2 bad input or usage, 3 the run failed (the worst over all files)\n");
+}
+
+static void usage_report(FILE *f)
+{
+	fprintf(f,
+		"usage: meshsim report DIR [--no-charts] [--quiet]\n"
+		"\n"
+		"Read DIR/report.json (or a report.json path) and make the text summary,\n"
+		"the charts and DIR/report.html again, as `meshsim run` made them.\n"
+		"\n"
+		"exit status: 0 the report's verdict is pass, 1 fail, 2 bad input,\n"
+		"3 a renderer failed\n");
+}
+
+static void usage_diff(FILE *f)
+{
+	fprintf(f,
+		"usage: meshsim diff A B\n"
+		"\n"
+		"Compare two runs of the same scenario (report.json files, or folders\n"
+		"holding one), typically at different seeds or before and after a\n"
+		"change: per objective and per service, the change in success rate and\n"
+		"latency percentiles, flagged worse or better only when it is beyond the\n"
+		"noise each run's own per-second variation explains.\n"
+		"\n"
+		"exit status: 0 no regression, 1 a regression, 2 bad input\n");
 }
 
 static void usage_check(FILE *f)
@@ -167,56 +208,50 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* Charts are optional: without gnuplot a run still writes everything
+ * else, and says so once. */
+static int charts_warned;
+
+/* Make the charts and report.html for the report in dir; print the text
+ * summary unless quiet. Returns 0, or -1 when a renderer failed (said on
+ * stderr). */
+static int render_all(const json_t *r, const char *dir, int quiet, int no_charts)
 {
-	const char *file = NULL, *out = NULL, *seed_s = NULL, *dur_s = NULL;
-	int quiet = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage_run(stdout);
-			return EXIT_MET;
-		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-			quiet = 1;
-		} else if (strcmp(a, "--seed") == 0 || strcmp(a, "--out") == 0 ||
-			   strcmp(a, "--duration") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "meshsim run: %s needs a value\n", a);
-				return EXIT_USAGE;
-			}
-			const char **dst = a[2] == 's' ? &seed_s : a[2] == 'o' ? &out : &dur_s;
-			*dst = argv[++i];
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "meshsim run: unknown option %s\n", a);
-			usage_run(stderr);
-			return EXIT_USAGE;
-		} else if (file) {
-			fprintf(stderr, "meshsim run: one FILE at a time (got %s and %s)\n",
-				file, a);
-			return EXIT_USAGE;
-		} else {
-			file = a;
+	char why[600];
+	int rc = 0;
+	if (!quiet)
+		render_text(r, stdout, render_want_color(stdout));
+	if (!no_charts) {
+		int c = render_charts(r, dir, why, sizeof why);
+		if (c > 0 && !charts_warned++)
+			fprintf(stderr, "meshsim: %s\n", why);
+		if (c < 0) {
+			fprintf(stderr, "meshsim: %s\n", why);
+			rc = -1;
 		}
 	}
-	if (!file) {
-		fprintf(stderr, "meshsim run: no FILE given\n");
-		usage_run(stderr);
-		return EXIT_USAGE;
+	if (render_html(r, dir, why, sizeof why) < 0) {
+		fprintf(stderr, "meshsim: %s\n", why);
+		rc = -1;
 	}
-	uint64_t seed = 0;
-	if (seed_s && parse_u64(seed_s, &seed) < 0) {
-		fprintf(stderr, "meshsim run: --seed: expected an integer >= 0, found \"%s\"\n",
-			seed_s);
-		return EXIT_USAGE;
-	}
-	mesh_time dur = 0;
-	if (dur_s && (scn_parse_duration(dur_s, &dur) < 0 || dur == 0)) {
-		fprintf(stderr, "meshsim run: --duration: expected a duration above zero "
-				"with a unit, like \"30s\", found \"%s\"\n",
-			dur_s);
-		return EXIT_USAGE;
-	}
+	return rc;
+}
 
+typedef struct run_opts {
+	const char *out;
+	int several;        /* more than one file: each goes to out/NAME */
+	int has_seed;
+	uint64_t seed;
+	mesh_time duration; /* 0: the scenario's */
+	int quiet;
+	int no_charts;
+} run_opts;
+
+/* Run one scenario. Returns its exit status and, in *report, the parsed
+ * report.json (caller frees) when one was written. */
+static int run_one(const char *file, const run_opts *o, json_t **report)
+{
+	*report = NULL;
 	scn_errors e = {0};
 	model *m = scn_load_file(file, &e);
 	if (!m) {
@@ -224,19 +259,20 @@ static int cmd_run(int argc, char **argv)
 		scn_errors_free(&e);
 		return EXIT_USAGE;
 	}
-	if (seed_s)
-		m->seed = seed;
-	if (dur_s)
-		m->duration = dur;
-	char outbuf[4096];
-	if (!out) {
-		snprintf(outbuf, sizeof outbuf, "%s", m->name);
-		out = outbuf;
-	}
+	if (o->has_seed)
+		m->seed = o->seed;
+	if (o->duration)
+		m->duration = o->duration;
+	char out[4096];
+	if (o->several)
+		snprintf(out, sizeof out, "%s/%s", o->out ? o->out : ".", m->name);
+	else
+		snprintf(out, sizeof out, "%s", o->out ? o->out : m->name);
 
 	int rc = EXIT_FAILED;
 	report_verdict *v = NULL;
 	sim *s = NULL;
+	char *text = NULL;
 	rec *r = rec_new(m);
 	if (!r)
 		goto done;
@@ -245,9 +281,11 @@ static int cmd_run(int argc, char **argv)
 		goto done;
 	progress p = {.total = m->duration + m->drain};
 	clock_gettime(CLOCK_MONOTONIC, &p.start);
-	if (!quiet && isatty(STDERR_FILENO))
+	if (!o->quiet && isatty(STDERR_FILENO))
 		sim_set_progress(s, show_progress, &p);
 	int sr = sim_run(s);
+	if (p.shown)
+		fprintf(stderr, "\r%*s\r", 79, "");
 	if (sr == -2) {
 		fprintf(stderr,
 			"meshsim run: %s: virtual time stopped at %.6fs: over %u events "
@@ -259,11 +297,9 @@ static int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	if (sr < 0) {
-		fprintf(stderr, "meshsim run: out of memory during the simulation\n");
+		fprintf(stderr, "meshsim run: %s: out of memory during the simulation\n", file);
 		goto done;
 	}
-	if (p.shown)
-		fprintf(stderr, "\r%*s\r", 79, "");
 	v = calloc(m->nobjectives ? m->nobjectives : 1, sizeof *v);
 	if (!v)
 		goto done;
@@ -273,24 +309,212 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "meshsim run: %s\n", err);
 		goto done;
 	}
-	if (!quiet) {
-		report_print_summary(stdout, m, r, m->seed, v);
-		printf("report: %s/report.json (wall %.2fs)\n", out, since(&p.start));
+	/* Everything people look at is made from report.json itself. */
+	text = report_json_string(m, r, m->seed, "sim", v);
+	*report = text ? json_loads(text, 0, NULL) : NULL;
+	if (!*report) {
+		fprintf(stderr, "meshsim run: cannot read back the report\n");
+		goto done;
 	}
+	int rend = render_all(*report, out, o->quiet, o->no_charts);
+	if (!o->quiet)
+		printf("report: %s/report.json, %s/report.html (wall %.2fs)\n", out, out,
+		       since(&p.start));
 	int accounted = r->overall.live_at_end == rec_in_flight(&r->overall);
 	if (!accounted)
 		fprintf(stderr, "meshsim run: request accounting does not add up: "
 				"%llu in flight by the recorder, %llu held by agents\n",
 			(unsigned long long)rec_in_flight(&r->overall),
 			(unsigned long long)r->overall.live_at_end);
-	rc = missed || !accounted ? EXIT_MISSED : EXIT_MET;
+	rc = missed || !accounted ? EXIT_MISSED : rend < 0 ? EXIT_FAILED : EXIT_MET;
 done:
-	if (rc == EXIT_FAILED && !v)
-		fprintf(stderr, "meshsim run: failed (out of memory?)\n");
+	free(text);
 	free(v);
 	sim_free(s);
 	rec_free(r);
 	model_free(m);
+	return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	run_opts o = {0};
+	const char *seed_s = NULL, *dur_s = NULL, *junit = NULL;
+	const char **files = calloc((size_t)argc + 1, sizeof *files);
+	int nfiles = 0;
+	if (!files)
+		return EXIT_FAILED;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage_run(stdout);
+			free(files);
+			return EXIT_MET;
+		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+			o.quiet = 1;
+		} else if (strcmp(a, "--no-charts") == 0) {
+			o.no_charts = 1;
+		} else if (strcmp(a, "--seed") == 0 || strcmp(a, "--out") == 0 ||
+			   strcmp(a, "--duration") == 0 || strcmp(a, "--junit") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "meshsim run: %s needs a value\n", a);
+				free(files);
+				return EXIT_USAGE;
+			}
+			const char **dst = strcmp(a, "--seed") == 0 ? &seed_s
+					   : strcmp(a, "--out") == 0 ? &o.out
+					   : strcmp(a, "--junit") == 0 ? &junit
+								       : &dur_s;
+			*dst = argv[++i];
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "meshsim run: unknown option %s\n", a);
+			usage_run(stderr);
+			free(files);
+			return EXIT_USAGE;
+		} else {
+			files[nfiles++] = a;
+		}
+	}
+	if (!nfiles) {
+		fprintf(stderr, "meshsim run: no FILE given\n");
+		usage_run(stderr);
+		free(files);
+		return EXIT_USAGE;
+	}
+	if (seed_s && parse_u64(seed_s, &o.seed) < 0) {
+		fprintf(stderr, "meshsim run: --seed: expected an integer >= 0, found \"%s\"\n",
+			seed_s);
+		free(files);
+		return EXIT_USAGE;
+	}
+	o.has_seed = seed_s != NULL;
+	if (dur_s && (scn_parse_duration(dur_s, &o.duration) < 0 || o.duration == 0)) {
+		fprintf(stderr, "meshsim run: --duration: expected a duration above zero "
+				"with a unit, like \"30s\", found \"%s\"\n",
+			dur_s);
+		free(files);
+		return EXIT_USAGE;
+	}
+	o.several = nfiles > 1;
+
+	/* Several files run as one suite: each report in its own folder,
+	 * the worst exit status wins (bad input, then failure, then a
+	 * missed objective). */
+	json_t **reports = calloc((size_t)nfiles, sizeof *reports);
+	int worst = EXIT_MET;
+	for (int i = 0; i < nfiles && reports; i++) {
+		if (o.several && !o.quiet)
+			printf("%s== %s\n", i ? "\n" : "", files[i]);
+		int rc = run_one(files[i], &o, &reports[i]);
+		static const int rank[] = {[EXIT_MET] = 0, [EXIT_MISSED] = 1,
+					   [EXIT_FAILED] = 2, [EXIT_USAGE] = 3};
+		if (rank[rc] > rank[worst])
+			worst = rc;
+	}
+	if (junit && reports) {
+		json_t **have = calloc((size_t)nfiles, sizeof *have);
+		size_t n = 0;
+		for (int i = 0; have && i < nfiles; i++)
+			if (reports[i])
+				have[n++] = reports[i];
+		char err[512];
+		if (!have || junit_write(junit, (json_t *const *)have, n, err, sizeof err) < 0) {
+			fprintf(stderr, "meshsim run: --junit: %s\n", have ? err : "out of memory");
+			if (worst == EXIT_MET || worst == EXIT_MISSED)
+				worst = EXIT_FAILED;
+		}
+		free(have);
+	}
+	if (o.several && !o.quiet)
+		printf("\nsuite: %d scenarios, exit status %d\n", nfiles, worst);
+	for (int i = 0; reports && i < nfiles; i++)
+		json_decref(reports[i]);
+	free(reports);
+	free(files);
+	return reports ? worst : EXIT_FAILED;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int no_charts = 0, quiet = 0;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage_report(stdout);
+			return EXIT_MET;
+		} else if (strcmp(argv[i], "--no-charts") == 0) {
+			no_charts = 1;
+		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+			quiet = 1;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "meshsim report: unknown option %s\n", argv[i]);
+			usage_report(stderr);
+			return EXIT_USAGE;
+		} else if (dir) {
+			fprintf(stderr, "meshsim report: one DIR at a time\n");
+			return EXIT_USAGE;
+		} else {
+			dir = argv[i];
+		}
+	}
+	if (!dir) {
+		usage_report(stderr);
+		return EXIT_USAGE;
+	}
+	char err[600];
+	json_t *r = render_load(dir, err, sizeof err);
+	if (!r) {
+		fprintf(stderr, "meshsim report: %s\n", err);
+		return EXIT_USAGE;
+	}
+	/* A report.json path renders into its folder. */
+	char folder[4096];
+	snprintf(folder, sizeof folder, "%s", dir);
+	size_t l = strlen(folder);
+	if (l >= 5 && strcmp(folder + l - 5, ".json") == 0) {
+		char *slash = strrchr(folder, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(folder, sizeof folder, ".");
+	}
+	int rc = render_all(r, folder, quiet, no_charts);
+	int pass = strcmp(json_string_value(json_object_get(r, "verdict")) ?
+			  json_string_value(json_object_get(r, "verdict")) : "", "pass") == 0;
+	json_decref(r);
+	if (rc < 0)
+		return EXIT_FAILED;
+	return pass ? EXIT_MET : EXIT_MISSED;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+	const char *a = NULL, *b = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage_diff(stdout);
+			return EXIT_MET;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "meshsim diff: unknown option %s\n", argv[i]);
+			usage_diff(stderr);
+			return EXIT_USAGE;
+		} else if (!a) {
+			a = argv[i];
+		} else if (!b) {
+			b = argv[i];
+		} else {
+			fprintf(stderr, "meshsim diff: two reports, A and B\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (!b) {
+		usage_diff(stderr);
+		return EXIT_USAGE;
+	}
+	char err[600];
+	int rc = diff_reports(a, b, stdout, render_want_color(stdout), err, sizeof err);
+	if (rc == 2)
+		fprintf(stderr, "meshsim diff: %s\n", err);
 	return rc;
 }
 
@@ -314,6 +538,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 2, argv + 2);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(argc - 2, argv + 2);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc - 2, argv + 2);
 	fprintf(stderr, "meshsim: unknown command \"%s\"\n", cmd);
 	usage_main(stderr);
 	return EXIT_USAGE;

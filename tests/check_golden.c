@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "render.h"
 #include "report.h"
 #include "scenario.h"
 #include "sim.h"
@@ -87,6 +89,87 @@ START_TEST(test_same_seed_same_bytes_other_seed_other_bytes)
 }
 END_TEST
 
+START_TEST(test_summary_text_golden)
+{
+	/* The terminal summary of the golden report, without colour, byte
+	 * for byte. */
+	char err[256];
+	json_t *r = render_load(GOLDEN_REPORT, err, sizeof err);
+	ck_assert_msg(r != NULL, "%s", err);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	render_text(r, f, 0);
+	fclose(f);
+	char *want = slurp("tests/golden/golden.summary.txt");
+	ck_assert_str_eq(buf, want);
+	/* It fits in 100 columns. */
+	for (char *line = buf; *line;) {
+		char *nl = strchr(line, '\n');
+		size_t l = nl ? (size_t)(nl - line) : strlen(line);
+		ck_assert_msg(l <= 100, "a summary line of %zu columns: %.*s", l, (int)l, line);
+		line += l + (nl != NULL);
+	}
+	free(buf);
+	free(want);
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_summary_colour_only_when_asked)
+{
+	char err[256];
+	json_t *r = render_load(GOLDEN_REPORT, err, sizeof err);
+	ck_assert_ptr_nonnull(r);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	render_text(r, f, 1);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\033[31m")); /* the missed objective, red */
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	render_text(r, f, 0);
+	fclose(f);
+	ck_assert_ptr_null(strchr(buf, '\033'));
+	free(buf);
+	/* NO_COLOR wins, even on a terminal (no-color.org). */
+	setenv("NO_COLOR", "1", 1);
+	ck_assert_int_eq(render_want_color(stdout), 0);
+	unsetenv("NO_COLOR");
+	json_decref(r);
+}
+END_TEST
+
+START_TEST(test_html_has_every_part)
+{
+	/* The page without charts (none drawn here): every section, the
+	 * service graph as SVG, no fetch of anything. */
+	char err[256], dir[] = "/tmp/meshsim-html-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	json_t *r = render_load(GOLDEN_REPORT, err, sizeof err);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(render_html(r, dir, err, sizeof err), 0);
+	char path[300];
+	snprintf(path, sizeof path, "%s/report.html", dir);
+	char *html = slurp(path);
+	const char *parts[] = {"id=\"objectives\"", "id=\"graph\"", "id=\"charts\"",
+			       "id=\"services\"", "id=\"routes\"", "id=\"faults\"",
+			       "<svg", "MISSED", "gateway", "not drawn"};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		ck_assert_msg(strstr(html, parts[i]) != NULL, "no %s in report.html", parts[i]);
+	ck_assert_ptr_null(strstr(html, "http://") == NULL ? NULL : strstr(html, "src=\"http"));
+	ck_assert_ptr_null(strstr(html, "<script"));
+	/* The objectives come before the charts. */
+	ck_assert(strstr(html, "id=\"objectives\"") < strstr(html, "id=\"charts\""));
+	free(html);
+	remove(path);
+	rmdir(dir);
+	json_decref(r);
+}
+END_TEST
+
 Suite *golden_suite(void)
 {
 	Suite *s = suite_create("golden");
@@ -94,6 +177,9 @@ Suite *golden_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_golden_bytes);
 	tcase_add_test(tc, test_same_seed_same_bytes_other_seed_other_bytes);
+	tcase_add_test(tc, test_summary_text_golden);
+	tcase_add_test(tc, test_summary_colour_only_when_asked);
+	tcase_add_test(tc, test_html_has_every_part);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,262 @@
+/*
+ * render_charts.c - gnuplot charts of a report.
+ *
+ * gnuplot is a program we run, not a library we link: the report's series
+ * go into plain data files and a script beside the charts (DIR/charts/), so
+ * anyone can edit the script and draw them again by hand.
+ */
+#include "render.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "render_util.h"
+
+const render_chart render_charts_list[] = {
+	{"rate", "Requests per second: offered and achieved"},
+	{"success", "Success rate"},
+	{"latency", "Latency p50 and p99 (ms, log scale)"},
+	{"amplification", "Retry amplification (tries per call)"},
+	{"refused", "Breaker and budget overflows, ejected hosts"},
+	{"cdf", "Latency distribution per service (CDF, log scale)"},
+};
+const size_t render_charts_count =
+	sizeof render_charts_list / sizeof render_charts_list[0];
+
+/* Is `prog` an executable on PATH? */
+static int on_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	if (!path)
+		return 0;
+	char buf[4096];
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, prog);
+		if (access(buf, X_OK) == 0)
+			return 1;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return 0;
+}
+
+static double row_num(const json_t *series, const char *col, size_t i)
+{
+	json_t *a = json_object_get(series, col);
+	json_t *v = json_array_get(a, i);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* One row per second: t, offered, achieved, ok, success, p50, p99,
+ * amplification, overflows, ejected. NaN (written as "NaN", which gnuplot
+ * skips) where a second had nothing. */
+static int write_series(const json_t *r, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	const json_t *ts = json_object_get(r, "timeseries");
+	const json_t *ov = json_object_get(ts, "overall");
+	const json_t *svcs = json_object_get(ts, "services");
+	size_t n = json_array_size(json_object_get(ov, "t"));
+	fprintf(f, "# t offered achieved ok success p50 p99 amplification overflows ejected\n");
+	for (size_t i = 0; i < n; i++) {
+		double done = row_num(ov, "done", i), sr = row_num(ov, "success_rate", i);
+		double att = 0, calls = 0, over = 0, ej = 0;
+		const char *k;
+		json_t *s;
+		json_object_foreach((json_t *)svcs, k, s) {
+			double a = row_num(s, "attempts", i), d = row_num(s, "issued", i);
+			att += isnan(a) ? 0 : a;
+			calls += isnan(d) ? 0 : d;
+			double o = row_num(s, "overflows", i), e = row_num(s, "ejected", i);
+			over += isnan(o) ? 0 : o;
+			ej += isnan(e) ? 0 : e;
+		}
+		fprintf(f, "%zu %g %g %g %g %g %g %g %g %g\n", i, row_num(ov, "issued", i),
+			done, isnan(sr) ? 0 : sr * done, sr, row_num(ov, "p50_ms", i),
+			row_num(ov, "p99_ms", i), calls > 0 ? att / calls : NAN, over, ej);
+	}
+	return fclose(f);
+}
+
+/* gnuplot string literal: single quotes, with '' for a quote. */
+static void gp_quote(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', f);
+		if ((unsigned char)*s >= 32)
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+static void fault_windows(FILE *f, const json_t *r, double end)
+{
+	const json_t *faults = json_object_get(r, "faults");
+	fprintf(f, "unset object\nunset label\n");
+	for (size_t i = 0; i < json_array_size(faults); i++) {
+		const json_t *x = json_array_get(faults, i);
+		double a = ru_num(x, "start_s", 0), b = ru_num(x, "end_s", end);
+		fprintf(f, "set object %zu rect from %g, graph 0 to %g, graph 1 "
+			   "fc rgb '#e06666' fs transparent solid 0.18 noborder behind\n",
+			i + 1, a, b);
+		fprintf(f, "set label %zu ", i + 1);
+		gp_quote(f, ru_str(x, "label", "fault"));
+		fprintf(f, " at %g, graph %g font ',8' tc rgb '#990000'\n", a,
+			0.96 - 0.05 * (double)(i % 4));
+	}
+}
+
+static int write_script(const json_t *r, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	double end = ru_num(json_object_get(r, "run"), "end_s", 0);
+	const char *name = ru_str(json_object_get(r, "scenario"), "name", "");
+	fprintf(f, "# Charts of scenario %s; run `gnuplot charts.gp` here to draw them again.\n",
+		name);
+	fprintf(f, "set datafile missing 'NaN'\nset grid\nset key outside right top\n"
+		   "set xlabel 'time (s)'\nset xrange [0:%g]\n", end > 0 ? end : 1);
+	static const char *const terms[2][2] = {
+		{"svg size 900,300 dynamic font 'sans,10' background '#ffffff'", "svg"},
+		{"pngcairo size 900,300 font 'sans,9'", "png"}};
+	const json_t *svcs = json_object_get(r, "services");
+	for (int t = 0; t < 2; t++) {
+		fprintf(f, "set terminal %s\n", terms[t][0]);
+		fault_windows(f, r, end);
+		fprintf(f, "set output 'rate.%s'\nset title 'Requests per second'\n"
+			   "set ylabel 'requests/s'\nunset logscale y\nset yrange [0:*]\n"
+			   "plot 'series.dat' u 1:2 w l lw 2 t 'offered', '' u 1:3 w l lw 2 t 'ended', "
+			   "'' u 1:4 w l lw 1 t 'succeeded'\n",
+			terms[t][1]);
+		fprintf(f, "set output 'success.%s'\nset title 'Success rate of requests that ended'\n"
+			   "set ylabel 'success'\nset yrange [0:1.05]\n"
+			   "plot 'series.dat' u 1:5 w l lw 2 t 'success rate'\n",
+			terms[t][1]);
+		fprintf(f, "set output 'latency.%s'\nset title 'Latency'\nset ylabel 'ms'\n"
+			   "set yrange [*:*]\nset logscale y\n"
+			   "plot 'series.dat' u 1:6 w l lw 2 t 'p50', '' u 1:7 w l lw 2 t 'p99'\n"
+			   "unset logscale y\n",
+			terms[t][1]);
+		fprintf(f, "set output 'amplification.%s'\nset title 'Retry amplification: tries per call'\n"
+			   "set ylabel 'tries/call'\nset yrange [0:*]\n"
+			   "plot 'series.dat' u 1:8 w l lw 2 t 'all calls'\n",
+			terms[t][1]);
+		fprintf(f, "set output 'refused.%s'\nset title 'Refused by breakers and budgets; ejected hosts'\n"
+			   "set ylabel 'per second / hosts'\nset yrange [0:*]\n"
+			   "plot 'series.dat' u 1:9 w l lw 2 t 'overflows', '' u 1:10 w steps lw 2 t 'ejected (most at once)'\n",
+			terms[t][1]);
+		/* The CDF has no time axis and no fault windows. */
+		fprintf(f, "unset object\nunset label\nset output 'cdf.%s'\n"
+			   "set title 'Latency distribution per service (callers view)'\n"
+			   "set xlabel 'latency (ms)'\nset ylabel 'fraction at or below'\n"
+			   "set logscale x\nset xrange [*:*]\nset yrange [0:1]\nset key outside right top\n",
+			terms[t][1]);
+		int any = 0;
+		for (size_t i = 0; i < json_array_size(svcs); i++) {
+			const json_t *s = json_array_get(svcs, i);
+			if (!json_array_size(json_object_get(s, "latency_cdf")))
+				continue;
+			fprintf(f, "%s 'cdf%zu.dat' u 1:2 w steps lw 2 t ", any ? "," : "plot", i);
+			gp_quote(f, ru_str(s, "name", "?"));
+			any = 1;
+		}
+		if (!any)
+			fprintf(f, "plot NaN t 'no requests'");
+		fprintf(f, "\nunset logscale x\nset xlabel 'time (s)'\nset xrange [0:%g]\n"
+			   "set key outside right top\n",
+			end > 0 ? end : 1);
+	}
+	return fclose(f);
+}
+
+static int write_cdfs(const json_t *r, const char *dir)
+{
+	const json_t *svcs = json_object_get(r, "services");
+	for (size_t i = 0; i < json_array_size(svcs); i++) {
+		const json_t *cdf = json_object_get(json_array_get(svcs, i), "latency_cdf");
+		char path[4200];
+		snprintf(path, sizeof path, "%s/cdf%zu.dat", dir, i);
+		FILE *f = fopen(path, "w");
+		if (!f)
+			return -1;
+		for (size_t k = 0; k < json_array_size(cdf); k++) {
+			const json_t *p = json_array_get(cdf, k);
+			fprintf(f, "%g %g\n", json_number_value(json_array_get(p, 0)),
+				json_number_value(json_array_get(p, 1)));
+		}
+		if (fclose(f) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Run gnuplot on the script in dir; its chatter goes to dir/gnuplot.log. */
+static int run_gnuplot(const char *dir)
+{
+	/* What we buffered must not be written twice, by the child too. */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (chdir(dir) < 0)
+			_exit(126);
+		if (!freopen("gnuplot.log", "w", stderr) || !freopen("/dev/null", "w", stdout))
+			_exit(126);
+		execlp("gnuplot", "gnuplot", "charts.gp", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+int render_charts(const json_t *r, const char *dir, char *why, size_t whylen)
+{
+	if (!on_path("gnuplot")) {
+		snprintf(why, whylen, "charts skipped: gnuplot is not installed "
+				      "(apt-get install gnuplot-nox, then: meshsim report %s)",
+			 dir);
+		return 1;
+	}
+	char cdir[4200], path[4300];
+	snprintf(cdir, sizeof cdir, "%s/charts", dir);
+	if (mkdir(cdir, 0777) < 0 && errno != EEXIST) {
+		snprintf(why, whylen, "%s: cannot create: %s", cdir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/series.dat", cdir);
+	if (write_series(r, path) < 0) {
+		snprintf(why, whylen, "%s: cannot write", path);
+		return -1;
+	}
+	if (write_cdfs(r, cdir) < 0) {
+		snprintf(why, whylen, "%s: cannot write the CDF data", cdir);
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/charts.gp", cdir);
+	if (write_script(r, path) < 0) {
+		snprintf(why, whylen, "%s: cannot write", path);
+		return -1;
+	}
+	if (run_gnuplot(cdir) < 0) {
+		snprintf(why, whylen, "gnuplot failed; see %s/gnuplot.log", cdir);
+		return -1;
+	}
+	return 0;
+}
