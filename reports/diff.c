@@ -70,8 +70,8 @@ static const char *found(const json_t *v)
 	case JSON_STRING: return "a string";
 	case JSON_INTEGER:
 	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "true or false";
+	case JSON_TRUE: return "true";
+	case JSON_FALSE: return "false";
 	case JSON_NULL: return "null";
 	}
 	return "something else";
@@ -379,6 +379,9 @@ fail:
 	return rc;
 }
 
+/* Read the report named by arg (a file, or a directory holding
+ * report.json) into r, which must be zeroed. Returns 0, or -1 with a
+ * message in err; either way r is then released with report_free. */
 static int report_load(const char *arg, diff_report *r, char *err, size_t errlen)
 {
 	struct stat st;
@@ -447,6 +450,7 @@ static int report_load(const char *arg, diff_report *r, char *err, size_t errlen
 	return 0;
 }
 
+/* What report_load allocated; r may be partly loaded. */
 static void report_free(diff_report *r)
 {
 	free(r->svc);
@@ -640,10 +644,13 @@ static void print_side(diff_out *o, const diff_objective *d, int last)
 	} else {
 		snprintf(v, sizeof v, "(absent)");
 	}
-	fprintf(o->f, " %9s ", v);
-	paint(o, d && !d->met ? RED : "", st);
+	fprintf(o->f, " %9s", v);
+	if (d) {
+		fputc(' ', o->f);
+		paint(o, d->met ? "" : RED, st);
+	}
 	if (!last)
-		fprintf(o->f, "%*s", (int)(6 - strlen(st)), "");
+		fprintf(o->f, "%*s", (int)(d ? 6 - strlen(st) : 7), "");
 }
 
 static void print_objective(diff_out *o, const diff_objective *a,

@@ -521,7 +521,8 @@ int junit_write(const char *path, json_t *const *reports, size_t n,
 		saved = errno;
 	}
 	if (bad) {
-		snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(saved));
+		snprintf(err, errlen, "%s: cannot write: %s", tmp,
+			 strerror(saved ? saved : EIO));
 		remove(tmp);
 		goto fail;
 	}

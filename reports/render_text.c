@@ -163,11 +163,12 @@ static void objectives(FILE *f, const json_t *r, int color)
 
 static void service_table(FILE *f, const json_t *r)
 {
-	fprintf(f, "\n%-18s %8s %8s %8s %8s %8s %8s %8s %6s %7s %7s\n", "", "rps",
+	/* 100 columns: 16 + 8 + 9 + 5 x 9 + 6 + 8 + 8. */
+	fprintf(f, "\n%-16s %7s %8s %8s %8s %8s %8s %8s %5s %7s %7s\n", "", "rps",
 		"success", "p50", "p90", "p99", "p99.9", "max", "tries", "retries",
 		"refused");
 	const json_t *tot = json_object_get(r, "totals");
-	fprintf(f, "%-18s %8.1f %7.3f%%", "all clients", ru_num(tot, "rps", 0),
+	fprintf(f, "%-16s %7.1f %7.3f%%", "all clients", ru_num(tot, "rps", 0),
 		100 * ru_num(tot, "success_rate", 1));
 	latency_cells(f, json_object_get(tot, "latency_ms"));
 	fputc('\n', f);
@@ -181,10 +182,10 @@ static void service_table(FILE *f, const json_t *r)
 			retries += json_number_value(v);
 		json_object_foreach(json_object_get(s, "overflows"), k, v)
 			refused += json_number_value(v);
-		fprintf(f, "%-18.18s %8.1f %7.3f%%", ru_str(s, "name", "?"),
+		fprintf(f, "%-16.16s %7.1f %7.3f%%", ru_str(s, "name", "?"),
 			ru_num(s, "rps", 0), 100 * ru_num(s, "success_rate", 1));
 		latency_cells(f, json_object_get(s, "latency_ms"));
-		fprintf(f, " %6.2f %7.0f %7.0f\n",
+		fprintf(f, " %5.2f %7.0f %7.0f\n",
 			ru_num(s, "retry_amplification", 1), retries, refused);
 	}
 }

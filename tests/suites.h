@@ -13,5 +13,7 @@ Suite *sim_suite(void);
 Suite *queueing_suite(void);
 Suite *golden_suite(void);
 Suite *policy_suite(void);
+Suite *junit_suite(void);
+Suite *diff_suite(void);
 
 #endif
