@@ -114,8 +114,8 @@ void model_free(model *m)
  *   breakers (the network still has Envoy's 5s connect timeout, and the
  *   50% panic threshold applies once outlier detection is turned on).
  * In every preset a retry policy that gives no "attempts" retries once
- * (Envoy's num_retries default); only Istio's sends retries to other hosts
- * by default (other_host), as Istio installs the previous_hosts predicate.
+ * (Envoy's num_retries default), and retries go to another host while one
+ * is left (Envoy's previous_hosts predicate, as Istio installs it).
  */
 int model_policy_preset(model_policy *p, const char *name)
 {
@@ -126,7 +126,11 @@ int model_policy_preset(model_policy *p, const char *name)
 	q.retry.per_try_timeout = MESH_NEVER;
 	q.retry.backoff_base = 25 * MESH_MS;
 	q.retry.backoff_max = 250 * MESH_MS;
-	q.retry.other_host = 0;
+	/* Retries never go back to a host already tried while another is
+	 * left: Envoy's previous_hosts retry predicate, which Istio installs
+	 * by default. meshsim applies it in every preset (turn it off with
+	 * "other_host": false to see plain Envoy). */
+	q.retry.other_host = 1;
 	q.retry.budget = BUDGET_NONE;
 	q.retry.budget_percent = 20.0;
 	q.retry.min_concurrency = 3;
@@ -164,7 +168,6 @@ int model_policy_preset(model_policy *p, const char *name)
 			     RETRY_RETRIABLE_STATUS;
 		q.retry.statuses[0] = 503;
 		q.retry.nstatuses = 1;
-		q.retry.other_host = 1; /* Istio adds the previous_hosts predicate */
 		q.lb = LB_LEAST_REQUEST;
 	} else if (strcmp(name, "linkerd") == 0) {
 		q.connect_timeout = 1 * MESH_S;
