@@ -57,17 +57,16 @@ static void send_one(client_agent *c, mesh_time intended, uint32_t user)
 	mesh_env *env = c->base.env;
 	const model_client *d = c->def;
 	rec_client_issued(env->rec, c->index, intended);
-	if (d->max_in_flight != MODEL_UNLIMITED &&
-	    c->reqs.live >= d->max_in_flight) {
-		rec_client_done(env->rec, c->index, intended, mesh_now(env),
-				MESH_REJECTED, 0);
-		return;
-	}
-	cl_req *q;
-	uint32_t i = pool_alloc(&c->reqs, (void **)&q);
+	cl_req *q = NULL;
+	uint32_t i = POOL_NONE;
+	if (d->max_in_flight == MODEL_UNLIMITED || c->reqs.live < d->max_in_flight)
+		i = pool_alloc(&c->reqs, (void **)&q);
 	if (i == POOL_NONE) {
 		rec_client_done(env->rec, c->index, intended, mesh_now(env),
 				MESH_REJECTED, 0);
+		/* A refused user thinks and tries again, like any other. */
+		if (d->kind == CLIENT_CLOSED)
+			user_think(c, user);
 		return;
 	}
 	q->intended = intended;

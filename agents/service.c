@@ -59,6 +59,22 @@ static void capacity_hit(service_agent *a)
 	}
 }
 
+static void start(service_agent *a, uint32_t i);
+
+/* Give free workers to waiting requests, oldest first. After a capacity
+ * drop more workers may be busy than there are; after it ends, several
+ * may be free at once. */
+static void start_waiting(service_agent *a)
+{
+	while (a->qlen && (workers(a) == MODEL_UNLIMITED || a->busy < workers(a))) {
+		uint32_t n = a->qhead;
+		svc_req *w = pool_at(&a->reqs, n);
+		a->qhead = w->next;
+		a->qlen--;
+		start(a, n);
+	}
+}
+
 static void start(service_agent *a, uint32_t i)
 {
 	svc_req *q = pool_at(&a->reqs, i);
@@ -97,14 +113,7 @@ static void finish(service_agent *a, uint32_t i, int failed)
 	answer(a, i, status, size);
 	assert(a->busy > 0);
 	a->busy--;
-	/* After a capacity drop more workers may be busy than there are. */
-	if (a->qlen && (workers(a) == MODEL_UNLIMITED || a->busy < workers(a))) {
-		uint32_t n = a->qhead;
-		svc_req *w = pool_at(&a->reqs, n);
-		a->qhead = w->next;
-		a->qlen--;
-		start(a, n);
-	}
+	start_waiting(a);
 }
 
 static void work_done(mesh_agent *self, uint64_t arg)
@@ -185,7 +194,8 @@ static void on_request(service_agent *a, const mesh_msg *m)
 	a->ri->arrived++;
 
 	uint32_t w = workers(a);
-	int can_start = w == MODEL_UNLIMITED || a->busy < w;
+	/* FIFO: a newcomer never overtakes requests already waiting. */
+	int can_start = (w == MODEL_UNLIMITED || a->busy < w) && a->qlen == 0;
 	if (!can_start && d->queue != MODEL_UNLIMITED && a->qlen >= d->queue) {
 		a->ri->queue_full++;
 		a->ri->by_status[503]++;
@@ -287,4 +297,6 @@ void service_set_capacity(service_agent *a, double slowdown, uint32_t removed)
 {
 	a->slowdown = slowdown < 1.0 ? 1.0 : slowdown;
 	a->workers_removed = removed;
+	if (!a->down)
+		start_waiting(a);
 }

@@ -14,7 +14,6 @@ enum out_state {
 	OUT_PENDING,    /* waiting for a connection (max_connections) */
 	OUT_TRY,        /* a try is in flight */
 	OUT_BACKOFF,    /* waiting to retry */
-	OUT_HELD,       /* swallowed by a blackhole fault */
 };
 
 #define MAX_TRIED 8
@@ -45,6 +44,10 @@ typedef struct sc_out {
 	uint16_t last_status;
 	uint32_t last_flags;
 	uint32_t fault_flags;  /* DI when delayed */
+	uint16_t abort_status; /* an abort fault to apply after the delay */
+	uint8_t abort_reset;
+	uint8_t aborting;
+	uint8_t blackholed;    /* tries go nowhere (a blackhole fault) */
 } sc_out;
 
 typedef struct sc_try {
@@ -178,14 +181,19 @@ int sidecar_retry_reason(const model_retry *r, unsigned status,
 			       ? REC_RETRY_PER_TRY_TIMEOUT
 			       : -1;
 	}
-	if (flags & MESH_RF_UF)
-		return on & (RETRY_CONNECT_FAILURE | RETRY_5XX)
-			       ? REC_RETRY_CONNECT_FAILURE
-			       : -1;
-	if (flags & MESH_RF_UR)
-		return on & (RETRY_RESET | RETRY_5XX) ? REC_RETRY_RESET : -1;
-	if (flags & MESH_RF_UO && on & RETRY_REFUSED_STREAM)
-		return REC_RETRY_REFUSED;
+	/* Envoy: 5xx and gateway-error also retry resets and connection
+	 * failures, and reset covers connection failures too. When the
+	 * cause is not retried, the 503 a sidecar made of it still is if its
+	 * status is (a callee's sidecar answers 503 for a crashed app). */
+	if (flags & MESH_RF_UF &&
+	    on & (RETRY_CONNECT_FAILURE | RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR))
+		return REC_RETRY_CONNECT_FAILURE;
+	if (flags & MESH_RF_UR && on & (RETRY_RESET | RETRY_5XX | RETRY_GATEWAY_ERROR))
+		return REC_RETRY_RESET;
+	/* Envoy never retries an answer marked x-envoy-overloaded (a
+	 * breaker's 503) on 5xx grounds; refused-stream is the one way. */
+	if (flags & MESH_RF_UO)
+		return on & RETRY_REFUSED_STREAM ? REC_RETRY_REFUSED : -1;
 	if (status >= 500 && on & RETRY_5XX)
 		return REC_RETRY_5XX;
 	if (gateway && on & RETRY_GATEWAY_ERROR)
@@ -343,7 +351,12 @@ static void maybe_eject(sidecar *sc, uint32_t svc, uint32_t h)
 		return;
 	mesh_env *env = sc->base.env;
 	x->ejected = 1;
-	x->ejections++;
+	/* Envoy stops raising the multiplier once base x n is past max +
+	 * base, so a host that recovers is not held out for ever longer. */
+	if ((double)o->base_ejection * (double)(x->ejections + 1) <=
+	    (double)o->max_ejection + (double)o->base_ejection)
+		x->ejections++;
+
 	x->ejected_at = mesh_now(env);
 	c->nejected++;
 	rec_ejection(env->rec, svc, h, +1, x->ejected_at);
@@ -697,6 +710,8 @@ static void try_start(sidecar *sc, uint32_t qi)
 		t->timer = env->ops->timer_start(env, q->retry->per_try_timeout,
 						 &sc->base, per_try_timeout,
 						 pool_tag(&sc->tries, ti));
+	if (q->blackholed)
+		return; /* swallowed: only the timeouts will end this try */
 	mesh_msg f = {.kind = MESH_REQ, .method = q->method, .route = q->route,
 		      .from = sc->base.id, .user = q->user, .headers = q->headers,
 		      .tag = pool_tag(&sc->tries, ti), .size = q->size,
@@ -818,6 +833,20 @@ static void route_out(sidecar *sc, uint32_t qi)
 	try_start(sc, qi);
 }
 
+/* The delay (if any) is over: abort now if a fault says so, else route. */
+static void after_faults(sidecar *sc, uint32_t qi)
+{
+	sc_out *q = pool_at(&sc->out, qi);
+	if (q->aborting) {
+		if (q->abort_reset)
+			finish_out(sc, qi, 503, MESH_RF_UR | MESH_RF_FI, 0);
+		else
+			finish_out(sc, qi, q->abort_status, MESH_RF_FI, 0);
+		return;
+	}
+	route_out(sc, qi);
+}
+
 static void out_delay_done(mesh_agent *self, uint64_t tag)
 {
 	sidecar *sc = (sidecar *)self;
@@ -826,7 +855,7 @@ static void out_delay_done(mesh_agent *self, uint64_t tag)
 	if (!q || q->state != OUT_DELAY)
 		return;
 	q->wait_timer = 0;
-	route_out(sc, qi);
+	after_faults(sc, qi);
 }
 
 static void on_app_request(sidecar *sc, const mesh_msg *m)
@@ -858,9 +887,24 @@ static void on_app_request(sidecar *sc, const mesh_msg *m)
 	q->size = m->size;
 	q->start = now;
 	q->cur_try = POOL_NONE;
+	if (sc->service == MODEL_CLIENTS) {
+		uint32_t k = (uint32_t)m->tag;
+		if (k >= sc->nby_peer) {
+			uint32_t n = sc->nby_peer ? sc->nby_peer : 64;
+			while (n <= k)
+				n *= 2;
+			uint64_t *a = realloc(sc->by_peer, n * sizeof *a);
+			if (!a)
+				abort(); /* a cancel that finds nothing would leak work */
+			memset(a + sc->nby_peer, 0, (n - sc->nby_peer) * sizeof *a);
+			sc->by_peer = a;
+			sc->nby_peer = n;
+		}
+		sc->by_peer[k] = pool_tag(&sc->out, qi);
+	}
 
 	/* Caller-side faults, as Istio applies a VirtualService's fault:
-	 * once per request, delay before abort. */
+	 * once per request; Envoy's fault filter delays first, then aborts. */
 	mesh_time delay = 0;
 	for (uint32_t i = 0; i < mod->nfaults; i++) {
 		const model_fault *f = &mod->faults[i];
@@ -875,25 +919,16 @@ static void on_app_request(sidecar *sc, const mesh_msg *m)
 			delay += dist_sample(&f->delay, &sc->rng);
 			q->fault_flags |= MESH_RF_DI;
 		} else if (f->kind == FAULT_ABORT) {
-			if (f->reset)
-				finish_out(sc, qi, 503, MESH_RF_UR | MESH_RF_FI, 0);
-			else
-				finish_out(sc, qi, f->status, MESH_RF_FI, 0);
-			return;
+			if (!q->aborting) {
+				q->aborting = 1;
+				q->abort_reset = (uint8_t)f->reset;
+				q->abort_status = f->status;
+			}
 		} else {
-			/* The request goes nowhere and nothing answers: only
-			 * a timeout ends it (the route's, as it would be
-			 * routed). */
-			const model_rule *rule = pick_rule(policy_of(sc, svc), q->route,
-							   q->method, q->headers);
-			q->state = OUT_HELD;
-			q->timeout = rule && rule->has_timeout ? rule->timeout
-							       : policy_of(sc, svc)->timeout;
-			if (q->timeout != MESH_NEVER)
-				q->route_timer = env->ops->timer_start(
-					env, q->timeout, &sc->base, route_timeout,
-					pool_tag(&sc->out, qi));
-			return;
+			/* Its tries go nowhere and nothing answers: the
+			 * per-try and route timeouts, retries and outlier
+			 * detection see a host that never replies. */
+			q->blackholed = 1;
 		}
 	}
 	if (delay) {
@@ -903,7 +938,7 @@ static void on_app_request(sidecar *sc, const mesh_msg *m)
 						      pool_tag(&sc->out, qi));
 		return;
 	}
-	route_out(sc, qi);
+	after_faults(sc, qi);
 }
 
 static void on_try_response(sidecar *sc, const mesh_msg *m)
@@ -1043,7 +1078,9 @@ static void on_remote_request(sidecar *sc, const mesh_msg *m)
 				  f->reset ? MESH_RF_UR | MESH_RF_FI : MESH_RF_FI);
 			return;
 		} else {
-			r->held = 1; /* swallowed; the caller times out */
+			/* Swallowed: the caller times out. Nothing will ever
+			 * answer, so nothing is kept. */
+			pool_free(&sc->in, ii);
 			return;
 		}
 	}
@@ -1076,17 +1113,16 @@ static void on_app_response(sidecar *sc, const mesh_msg *m)
 static void on_app_cancel(sidecar *sc, const mesh_msg *m)
 {
 	mesh_env *env = sc->base.env;
-	for (uint32_t qi = 0; qi < sc->out.n; qi++) {
-		sc_out *q = pool_at(&sc->out, qi);
-		if (!(q->h.gen & 1) || q->peer != m->from || q->peer_tag != m->tag)
-			continue;
-		out_release(sc, qi);
-		rec_route_done(env->rec, q->route, q->start, mesh_now(env),
-			       MESH_TIMEOUT, 0);
-		rec_edge(env->rec, edge_from(sc), q->svc, 0);
-		pool_free(&sc->out, qi);
+	uint32_t k = (uint32_t)m->tag, qi;
+	if (k >= sc->nby_peer)
 		return;
-	}
+	sc_out *q = pool_lookup(&sc->out, sc->by_peer[k], &qi);
+	if (!q || q->peer != m->from || q->peer_tag != m->tag)
+		return; /* answered already */
+	out_release(sc, qi);
+	rec_route_done(env->rec, q->route, q->start, mesh_now(env), MESH_TIMEOUT, 0);
+	rec_edge(env->rec, edge_from(sc), q->svc, 0);
+	pool_free(&sc->out, qi);
 }
 
 static void sidecar_on_msg(mesh_agent *self, const mesh_msg *m)
@@ -1216,6 +1252,8 @@ void sidecar_destroy(sidecar *sc)
 		}
 	free(sc->clusters);
 	sc->clusters = NULL;
+	free(sc->by_peer);
+	sc->by_peer = NULL;
 	pool_destroy(&sc->out);
 	pool_destroy(&sc->tries);
 	pool_destroy(&sc->in);

@@ -90,6 +90,11 @@ typedef struct sidecar {
 	pool out;                /* outbound requests */
 	pool tries;              /* outbound tries in flight */
 	pool in;                 /* inbound requests */
+	/* A load client's sidecar: its outbound request by the client's
+	 * record index (client tags are dense), so a cancel finds it at
+	 * once. */
+	uint64_t *by_peer;
+	uint32_t nby_peer;
 } sidecar;
 
 /* Set up sc as agent `id` in `pod`, in front of agent `app`, which is

@@ -118,6 +118,29 @@ static void fault_windows(FILE *f, const json_t *r, double end)
 	}
 }
 
+/* Does column `col` of the overall series hold any number? gnuplot stops
+ * a script at a plot with no points at all, so such charts say so
+ * instead. */
+static int has_data(const json_t *r, const char *col)
+{
+	const json_t *a = json_object_get(ru_path(r, "timeseries", "overall"), col);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const json_t *v = json_array_get(a, i);
+		if (json_is_number(v) && json_number_value(v) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The plot command of a chart, or an empty chart when there is nothing. */
+static void plot_or_empty(FILE *f, int ok, const char *plot)
+{
+	if (ok)
+		fprintf(f, "%s\n", plot);
+	else
+		fprintf(f, "unset logscale y\nset yrange [0:1]\nplot NaN t 'no data'\n");
+}
+
 static int write_script(const json_t *r, const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -136,24 +159,26 @@ static int write_script(const json_t *r, const char *path)
 	for (int t = 0; t < 2; t++) {
 		fprintf(f, "set terminal %s\n", terms[t][0]);
 		fault_windows(f, r, end);
+		int done = has_data(r, "done"), lat = has_data(r, "p99_ms");
 		fprintf(f, "set output 'rate.%s'\nset title 'Requests per second'\n"
-			   "set ylabel 'requests/s'\nunset logscale y\nset yrange [0:*]\n"
-			   "plot 'series.dat' u 1:2 w l lw 2 t 'offered', '' u 1:3 w l lw 2 t 'ended', "
-			   "'' u 1:4 w l lw 1 t 'succeeded'\n",
+			   "set ylabel 'requests/s'\nunset logscale y\nset yrange [0:*]\n",
 			terms[t][1]);
+		plot_or_empty(f, done || has_data(r, "issued"),
+			      "plot 'series.dat' u 1:2 w l lw 2 t 'offered', '' u 1:3 w l lw 2 t 'ended', "
+			      "'' u 1:4 w l lw 1 t 'succeeded'");
 		fprintf(f, "set output 'success.%s'\nset title 'Success rate of requests that ended'\n"
-			   "set ylabel 'success'\nset yrange [0:1.05]\n"
-			   "plot 'series.dat' u 1:5 w l lw 2 t 'success rate'\n",
+			   "set ylabel 'success'\nset yrange [0:1.05]\n",
 			terms[t][1]);
+		plot_or_empty(f, done, "plot 'series.dat' u 1:5 w l lw 2 t 'success rate'");
 		fprintf(f, "set output 'latency.%s'\nset title 'Latency'\nset ylabel 'ms'\n"
-			   "set yrange [*:*]\nset logscale y\n"
-			   "plot 'series.dat' u 1:6 w l lw 2 t 'p50', '' u 1:7 w l lw 2 t 'p99'\n"
-			   "unset logscale y\n",
+			   "set yrange [*:*]\nset logscale y\n",
 			terms[t][1]);
-		fprintf(f, "set output 'amplification.%s'\nset title 'Retry amplification: tries per call'\n"
-			   "set ylabel 'tries/call'\nset yrange [0:*]\n"
-			   "plot 'series.dat' u 1:8 w l lw 2 t 'all calls'\n",
+		plot_or_empty(f, lat, "plot 'series.dat' u 1:6 w l lw 2 t 'p50', '' u 1:7 w l lw 2 t 'p99'");
+		fprintf(f, "unset logscale y\nset output 'amplification.%s'\n"
+			   "set title 'Retry amplification: tries per call'\n"
+			   "set ylabel 'tries/call'\nset yrange [0:*]\n",
 			terms[t][1]);
+		plot_or_empty(f, done, "plot 'series.dat' u 1:8 w l lw 2 t 'all calls'");
 		fprintf(f, "set output 'refused.%s'\nset title 'Refused by breakers and budgets; ejected hosts'\n"
 			   "set ylabel 'per second / hosts'\nset yrange [0:*]\n"
 			   "plot 'series.dat' u 1:9 w l lw 2 t 'overflows', '' u 1:10 w steps lw 2 t 'ejected (most at once)'\n",
@@ -174,7 +199,7 @@ static int write_script(const json_t *r, const char *path)
 			any = 1;
 		}
 		if (!any)
-			fprintf(f, "plot NaN t 'no requests'");
+			fprintf(f, "set xrange [0.1:1000]\nplot NaN t 'no requests'");
 		fprintf(f, "\nunset logscale x\nset xlabel 'time (s)'\nset xrange [0:%g]\n"
 			   "set key outside right top\n",
 			end > 0 ? end : 1);

@@ -3046,6 +3046,14 @@ static void parse_fault(ctx *c, const json_t *v, const char *path,
 			     json_string_value(s));
 		else
 			expected(c, p, "a service name or \"clients\"", s);
+		/* A fault on a version or an instance is applied by the
+		 * callee's sidecar, which does not tell callers apart. */
+		if ((f->version != MODEL_ANY || f->instance != MODEL_ANY) &&
+		    f->source != MODEL_ANY)
+			errf(c, p, "expected no \"source\" with a target version or "
+				   "instance (such faults act at the callee's "
+				   "sidecar, for every caller), found \"%s\"",
+			     json_is_string(s) ? json_string_value(s) : "?");
 	}
 	if (in_list(fault_kinds[k].keys, "percent"))
 		get_number(c, v, "percent", path, 0, 100, &f->percent);

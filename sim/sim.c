@@ -64,6 +64,7 @@ struct sim {
 	uint32_t *pod_instance; /* its instance in the service (or client) */
 	uint8_t *faults_on;     /* [nfaults] */
 	uint8_t *ge_bad;        /* [nfaults x nagents] Gilbert-Elliott state */
+	uint32_t *crashes;      /* [ninst] crash faults holding it down */
 	int any_net_fault;      /* a partition or network fault is on */
 
 	sim_progress_fn progress;
@@ -239,6 +240,11 @@ static int net_faults(sim *s, mesh_agent *from, mesh_agent *dst,
 			uint8_t a = f->side[fs], b = f->side[ts];
 			if (!a || !b || a == b || (f->one_way && a != 1))
 				continue;
+			/* One-way cuts the connections side 1 opens to side 2,
+			 * as a stateful firewall does: answers on connections
+			 * side 2 opened still pass. */
+			if (f->one_way && m->kind == MESH_RESP)
+				continue;
 			rec_fault_hit(s->env.rec, i);
 			if (m->kind == MESH_REQ) {
 				/* No connection can be made: the caller hears of
@@ -339,10 +345,12 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 	s->pod_service = calloc(s->nscs + 1, sizeof(uint32_t));
 	s->pod_instance = calloc(s->nscs + 1, sizeof(uint32_t));
 	s->faults_on = calloc(m->nfaults + 1, 1);
+	s->crashes = calloc(s->ninst + 1, sizeof *s->crashes);
 	s->ge_bad = calloc((size_t)(m->nfaults + 1) * (s->nagents + 1), 1);
 	if (!s->svcs || !s->scs || !s->clients || !s->agents || !s->net ||
 	    !s->topo_first || !s->topo_count || !s->topo_inbound ||
-	    !s->pod_service || !s->pod_instance || !s->faults_on || !s->ge_bad)
+	    !s->pod_service || !s->pod_instance || !s->faults_on || !s->ge_bad ||
+	    !s->crashes)
 		goto fail;
 	s->env.faults_on = s->faults_on;
 	s->topo.first = s->topo_first;
@@ -440,6 +448,7 @@ void sim_free(sim *s)
 	free(s->pod_instance);
 	free(s->faults_on);
 	free(s->ge_bad);
+	free(s->crashes);
 	free(s);
 }
 
@@ -464,6 +473,14 @@ mesh_time sim_now(const sim *s)
 	return s->now;
 }
 
+/* Does fault f (on service ms) aim at instance j? */
+static int fault_targets(const model_fault *f, const model_service *ms, uint32_t j)
+{
+	if (f->instance != MODEL_ANY && f->instance != j)
+		return 0;
+	return f->version == MODEL_ANY || model_version_of(ms, j) == f->version;
+}
+
 /* Switch fault i on or off. Faults that live in the agents (delay, abort,
  * blackhole) and in the network are flags the agents and env_send read;
  * crashes and capacity drops act on the instances they target. */
@@ -481,22 +498,35 @@ static void fault_switch(sim *s, uint32_t i, int on)
 		return;
 	const model_service *ms = &m->services[f->service];
 	for (uint32_t j = 0; j < ms->replicas; j++) {
-		if (f->instance != MODEL_ANY && f->instance != j)
-			continue;
-		if (f->version != MODEL_ANY && model_version_of(ms, j) != f->version)
+		if (!fault_targets(f, ms, j))
 			continue;
 		uint32_t k = s->topo_first[f->service] + j;
 		if (f->kind == FAULT_CRASH) {
-			if (on) {
+			/* Overlapping crashes: down from the first start to the
+			 * last end. */
+			if (on && s->crashes[k]++ == 0) {
 				service_crash(&s->svcs[k]);
 				sidecar_app_down(&s->scs[k], 1);
-			} else {
+			} else if (!on && --s->crashes[k] == 0) {
 				service_restart(&s->svcs[k]);
 				sidecar_app_down(&s->scs[k], 0);
 			}
 		} else {
-			service_set_capacity(&s->svcs[k], on ? f->slowdown : 1.0,
-					     on ? f->workers_removed : 0);
+			/* Overlapping capacity faults: the strongest of those on
+			 * applies, and when one ends the others still hold. */
+			double slow = 1.0;
+			uint32_t removed = 0;
+			for (uint32_t x = 0; x < m->nfaults; x++) {
+				const model_fault *g = &m->faults[x];
+				if (!s->faults_on[x] || g->kind != FAULT_CAPACITY ||
+				    g->service != f->service || !fault_targets(g, ms, j))
+					continue;
+				if (g->slowdown > slow)
+					slow = g->slowdown;
+				if (g->workers_removed > removed)
+					removed = g->workers_removed;
+			}
+			service_set_capacity(&s->svcs[k], slow, removed);
 		}
 	}
 }

@@ -391,6 +391,142 @@ START_TEST(test_network_loss_adds_retransmissions)
 }
 END_TEST
 
+START_TEST(test_capacity_restored_drains_queue)
+{
+	/* 4 workers, 10ms each (400/s), 200/s offered. From 2s to 4s three
+	 * workers are gone (100/s): a backlog of about 200 builds. When they
+	 * come back all four take from the queue at once (net 200/s), so it
+	 * is gone within the next second. (Starting only one more worker per
+	 * completion would leave it into the 6th second.) */
+	model *m = tu_load(
+		"{\"duration\": \"8s\", \"services\": {\"s\": {\"concurrency\": 4,"
+		" \"latency\": \"10ms\"}},"
+		" \"faults\": [{\"kind\": \"capacity\", \"at\": \"2s\", \"until\": \"4s\","
+		"   \"target\": \"s\", \"workers_removed\": 3}],"
+		" \"load\": [{\"to\": \"s\", \"arrival\": \"constant\", \"rps\": 200}]}");
+	rec *r = tu_run(m);
+	ck_assert_uint_gt(rec_inst(r, 0, 0)->max_queue, 150);
+	ck_assert_uint_lt(r->overall_series.rows[5].p99, 50 * MESH_MS);
+	ck_assert_uint_eq(r->fault_hits[0] > 0, 1);
+	rec_free(r);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(test_overlapping_crashes_hold_until_the_last_ends)
+{
+	model *m = tu_load(
+		"{\"duration\": \"7s\", \"services\": {\"s\": {\"replicas\": 2, \"latency\": \"1ms\"}},"
+		" \"faults\": [{\"kind\": \"crash\", \"at\": \"1s\", \"until\": \"3s\","
+		"   \"target\": {\"service\": \"s\", \"instance\": 0}},"
+		"  {\"kind\": \"crash\", \"at\": \"2s\", \"until\": \"5s\","
+		"   \"target\": {\"service\": \"s\", \"instance\": 0}}],"
+		" \"load\": [{\"to\": \"s\", \"arrival\": \"constant\", \"rps\": 100}]}");
+	rec *r = tu_run(m);
+	/* Between 3s and 5s instance 0 is still down: half the requests fail. */
+	const rec_row *w = &r->overall_series.rows[4];
+	ck_assert_uint_le(w->ok, w->done / 2 + 2);
+	ck_assert_uint_eq(rec_inst(r, 0, 0)->crashes, 1);
+	/* After 5s it is back. */
+	w = &r->overall_series.rows[6];
+	ck_assert_uint_eq(w->ok, w->done);
+	rec_free(r);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(test_one_way_partition_lets_answers_back)
+{
+	/* a calls b; b -> a is cut one way. a's calls to b still work: only
+	 * connections b would open to a are cut. */
+	model *m = tu_load(
+		"{\"duration\": \"4s\", \"services\": {\"a\": {\"script\": [{\"call\": \"b\"}]},"
+		"   \"b\": {\"latency\": \"1ms\"}},"
+		" \"faults\": [{\"kind\": \"partition\", \"at\": \"0s\", \"between\": [[\"b\"], [\"a\"]],"
+		"   \"direction\": \"one-way\"}],"
+		" \"load\": [{\"to\": \"a\", \"rps\": 100}]}");
+	rec *r = tu_run(m);
+	ck_assert_uint_eq(r->overall.outcomes[MESH_OK], r->overall.issued);
+	rec_free(r);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(test_blackhole_goes_through_tries)
+{
+	/* A caller-side blackhole: each try times out after 20ms, is retried
+	 * twice, and the request ends as a timeout at 60ms plus backoff. */
+	model *m = tu_load(
+		"{\"duration\": \"2s\", \"services\": {\"s\": {\"replicas\": 2}},"
+		" \"mesh\": {\"s\": {\"retries\": {\"attempts\": 2, \"per_try_timeout\": \"20ms\","
+		"   \"on\": \"5xx\", \"backoff\": {\"base\": \"1ms\"}}}},"
+		" \"faults\": [{\"kind\": \"blackhole\", \"at\": \"0s\", \"target\": \"s\"}],"
+		" \"load\": [{\"to\": \"s\", \"arrival\": \"constant\", \"rps\": 50}]}");
+	rec *r = tu_run(m);
+	ck_assert_uint_eq(r->overall.outcomes[MESH_TIMEOUT], r->overall.issued);
+	ck_assert_uint_eq(r->services[0].st.pol.per_try_timeouts, 3 * r->overall.issued);
+	ck_assert_uint_ge(r->overall.lat.min, 60 * MESH_MS);
+	ck_assert_uint_lt(r->overall.lat.max, 70 * MESH_MS);
+	/* The instances never saw a request. */
+	ck_assert_uint_eq(rec_inst(r, 0, 0)->arrived + rec_inst(r, 0, 1)->arrived, 0);
+	rec_free(r);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(test_delay_then_abort)
+{
+	/* Envoy's fault filter delays first, then aborts. */
+	model *m = tu_load(
+		"{\"duration\": \"1s\", \"services\": {\"s\": {}},"
+		" \"faults\": [{\"kind\": \"abort\", \"at\": \"0s\", \"status\": 503, \"target\": \"s\"},"
+		"  {\"kind\": \"delay\", \"at\": \"0s\", \"delay\": \"30ms\", \"target\": \"s\"}],"
+		" \"load\": [{\"to\": \"s\", \"arrival\": \"constant\", \"rps\": 20}]}");
+	rec *r = tu_run(m);
+	ck_assert_uint_eq(r->overall.by_status[503], r->overall.issued);
+	ck_assert_uint_eq(r->overall.lat.min, 30 * MESH_MS);
+	rec_free(r);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(test_closed_loop_refused_users_come_back)
+{
+	/* 10 users, at most 5 in flight: the refused ones think and retry,
+	 * so all 10 keep issuing. */
+	model *m = tu_load(
+		"{\"duration\": \"10s\", \"services\": {\"s\": {\"latency\": \"50ms\"}},"
+		" \"load\": [{\"to\": \"s\", \"users\": 10, \"think\": \"50ms\", \"max_in_flight\": 5}]}");
+	rec *r = tu_run(m);
+	/* Had the refused users given up, 5 users would cycle every 100ms
+	 * (500 successes, 5 rejections). Coming back, they fill free slots
+	 * sooner and are refused often. */
+	ck_assert_uint_ge(r->overall.outcomes[MESH_OK], 600);
+	ck_assert_uint_ge(r->overall.outcomes[MESH_REJECTED], 300);
+	rec_free(r);
+	model_free(m);
+}
+END_TEST
+
+START_TEST(test_gateway_error_retries_connect_failures)
+{
+	model_retry r = envoy_retry();
+	r.on = RETRY_GATEWAY_ERROR;
+	ck_assert_int_eq(sidecar_retry_reason(&r, 503, MESH_RF_UF, 0), REC_RETRY_CONNECT_FAILURE);
+	r.on = RETRY_RESET;
+	ck_assert_int_eq(sidecar_retry_reason(&r, 503, MESH_RF_UF, 0), REC_RETRY_CONNECT_FAILURE);
+	/* A crashed app's 503 (UR from its sidecar) under Istio's default
+	 * retriable-status-codes 503. */
+	r.on = RETRY_RETRIABLE_STATUS;
+	r.statuses[0] = 503;
+	r.nstatuses = 1;
+	ck_assert_int_eq(sidecar_retry_reason(&r, 503, MESH_RF_UR, 0), REC_RETRY_STATUS);
+	/* Never an overload 503 on 5xx grounds. */
+	r.on = RETRY_5XX;
+	ck_assert_int_lt(sidecar_retry_reason(&r, 503, MESH_RF_UO, 0), 0);
+}
+END_TEST
+
 Suite *policy_suite(void)
 {
 	Suite *s = suite_create("policy");
@@ -412,6 +548,13 @@ Suite *policy_suite(void)
 	tcase_add_test(tc, test_partition_and_heal);
 	tcase_add_test(tc, test_abort_percent_and_header_match);
 	tcase_add_test(tc, test_network_loss_adds_retransmissions);
+	tcase_add_test(tc, test_capacity_restored_drains_queue);
+	tcase_add_test(tc, test_overlapping_crashes_hold_until_the_last_ends);
+	tcase_add_test(tc, test_one_way_partition_lets_answers_back);
+	tcase_add_test(tc, test_blackhole_goes_through_tries);
+	tcase_add_test(tc, test_delay_then_abort);
+	tcase_add_test(tc, test_closed_loop_refused_users_come_back);
+	tcase_add_test(tc, test_gateway_error_retries_connect_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }

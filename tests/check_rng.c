@@ -125,6 +125,7 @@ Suite *rng_suite(void)
 {
 	Suite *s = suite_create("rng");
 	TCase *tc = tcase_create("rng");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_reproducible);
 	tcase_add_test(tc, test_known_splitmix_values);
 	tcase_add_test(tc, test_streams_differ);
