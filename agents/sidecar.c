@@ -462,9 +462,12 @@ static uint32_t pick_host(sidecar *sc, uint32_t svc, sc_out *q)
 		return POOL_NONE;
 	/* Envoy's panic mode: when too few hosts are healthy, balance over
 	 * all of them, ejected or not. */
-	uint32_t healthy = 0;
-	for (uint32_t h = first; h < first + n; h++)
-		healthy += !c->hosts[h].ejected;
+	uint32_t healthy = n;
+	if (c->nejected) {
+		healthy = 0;
+		for (uint32_t h = first; h < first + n; h++)
+			healthy += !c->hosts[h].ejected;
+	}
 	pick_ctx p = {.c = c, .q = q};
 	p.use_health = !(100.0 * (double)healthy / (double)n < pol->panic_threshold);
 	if (p.use_health && !healthy)
