@@ -154,33 +154,3 @@ void mesh_format_duration(mesh_time ns, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%lluns", (unsigned long long)ns);
 }
-
-void dist_describe(const dist *d, char *buf, size_t len)
-{
-	char x[32], y[32];
-	switch (d->kind) {
-	case DIST_CONSTANT:
-		mesh_format_duration(d->a, x, sizeof x);
-		snprintf(buf, len, "constant(%s)", x);
-		return;
-	case DIST_UNIFORM:
-		mesh_format_duration(d->a, x, sizeof x);
-		mesh_format_duration(d->b, y, sizeof y);
-		snprintf(buf, len, "uniform(%s..%s)", x, y);
-		return;
-	case DIST_EXPONENTIAL:
-		mesh_format_duration(d->a, x, sizeof x);
-		snprintf(buf, len, "exponential(mean=%s)", x);
-		return;
-	case DIST_LOGNORMAL:
-		mesh_format_duration(d->a, x, sizeof x);
-		mesh_format_duration(d->b, y, sizeof y);
-		snprintf(buf, len, "lognormal(p50=%s, p99=%s)", x, y);
-		return;
-	case DIST_EMPIRICAL:
-		mesh_format_duration(d->val[d->npoints - 1], x, sizeof x);
-		snprintf(buf, len, "empirical(%d points, max=%s)", d->npoints, x);
-		return;
-	}
-	snprintf(buf, len, "?");
-}

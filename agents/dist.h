@@ -54,9 +54,6 @@ double dist_mean(const dist *d);
 /* True when every sample is zero (a hop that costs nothing). */
 int dist_is_zero(const dist *d);
 
-/* A short human description, e.g. "exponential(mean=10ms)", into buf. */
-void dist_describe(const dist *d, char *buf, size_t len);
-
 /* Format ns as a short duration string ("1.5ms", "250us", "2s"). */
 void mesh_format_duration(mesh_time ns, char *buf, size_t len);
 

@@ -91,6 +91,17 @@ void model_free(model *m)
 	free(m);
 }
 
+int model_fault_targets(const model *m, const model_fault *f, uint32_t svc,
+			uint32_t inst)
+{
+	if (f->service != svc)
+		return 0;
+	if (f->instance != MODEL_ANY && f->instance != inst)
+		return 0;
+	return f->version == MODEL_ANY ||
+	       model_version_of(&m->services[svc], inst) == f->version;
+}
+
 /*
  * The presets: what each mesh does when a user configures nothing, from
  * its documentation.

@@ -323,6 +323,11 @@ static inline uint32_t model_version_of(const model_service *s, uint32_t inst)
 	return v;
 }
 
+/* Does fault f aim at instance `inst` (index within its service) of
+ * service `svc`? A fault without a version or instance aims at them all. */
+int model_fault_targets(const model *m, const model_fault *f, uint32_t svc,
+			uint32_t inst);
+
 /* Fill p with a preset's documented defaults: "none" (a plain forwarder:
  * round robin, no timeout, no retries, no limits), "envoy", "istio" or
  * "linkerd". Returns 0, or -1 for an unknown name (p unchanged). */

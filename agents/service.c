@@ -48,15 +48,10 @@ static void capacity_hit(service_agent *a)
 	mesh_env *env = a->base.env;
 	const model *m = env->model;
 	uint32_t svc = (uint32_t)(a->svc - m->services);
-	for (uint32_t i = 0; i < m->nfaults; i++) {
-		const model_fault *f = &m->faults[i];
-		if (env->faults_on[i] && f->kind == FAULT_CAPACITY &&
-		    f->service == svc &&
-		    (f->instance == MODEL_ANY || f->instance == a->index) &&
-		    (f->version == MODEL_ANY ||
-		     f->version == model_version_of(a->svc, a->index)))
+	for (uint32_t i = 0; i < m->nfaults; i++)
+		if (env->faults_on[i] && m->faults[i].kind == FAULT_CAPACITY &&
+		    model_fault_targets(m, &m->faults[i], svc, a->index))
 			rec_fault_hit(env->rec, i);
-	}
 }
 
 static void start(service_agent *a, uint32_t i);

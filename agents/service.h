@@ -63,9 +63,4 @@ void service_set_capacity(service_agent *a, double slowdown, uint32_t removed);
 
 void service_destroy(service_agent *a);
 
-static inline uint32_t service_in_flight(const service_agent *a)
-{
-	return a->reqs.live;
-}
-
 #endif

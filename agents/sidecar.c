@@ -66,7 +66,7 @@ typedef struct sc_in {
 	uint32_t route;
 	uint64_t req_id;
 	uint64_t wait_timer;   /* delay fault */
-	uint8_t held;          /* blackholed or delayed: not at the app yet */
+	uint8_t held;          /* delayed by a fault: not at the app yet */
 	mesh_msg msg;          /* the request, while held by a delay */
 } sc_in;
 
@@ -133,18 +133,9 @@ static int fault_hits(sidecar *sc, const model_fault *f, uint32_t svc,
 		      uint32_t inst, uint32_t source, int outbound,
 		      uint8_t method, uint64_t headers)
 {
-	if (f->service != svc)
-		return 0;
 	int narrow = f->version != MODEL_ANY || f->instance != MODEL_ANY;
-	if (narrow == outbound)
+	if (narrow == outbound || !model_fault_targets(M(sc), f, svc, inst))
 		return 0;
-	if (!outbound) {
-		const model_service *s = &M(sc)->services[svc];
-		if (f->instance != MODEL_ANY && f->instance != inst)
-			return 0;
-		if (f->version != MODEL_ANY && model_version_of(s, inst) != f->version)
-			return 0;
-	}
 	if (f->source != MODEL_ANY && f->source != source)
 		return 0;
 	if (f->has_match && !match_holds(&f->match, 0, method, headers))
@@ -971,7 +962,7 @@ static void on_try_response(sidecar *sc, const mesh_msg *m)
 	pq_drain(sc, svc);
 	q = pool_at(&sc->out, qi);
 	if (m->status >= 200 && m->status < 300) {
-		finish_out(sc, qi, m->status, m->flags & MESH_RF_DI, m->size);
+		finish_out(sc, qi, m->status, 0, m->size);
 		return;
 	}
 	try_failed(sc, qi, m->status, m->flags, m->size, 0);
@@ -1009,14 +1000,10 @@ static void crash_hit(sidecar *sc)
 {
 	mesh_env *env = sc->base.env;
 	const model *mod = M(sc);
-	for (uint32_t i = 0; i < mod->nfaults; i++) {
-		const model_fault *f = &mod->faults[i];
-		if (env->faults_on[i] && f->kind == FAULT_CRASH &&
-		    f->service == sc->service &&
-		    (f->instance == MODEL_ANY || f->instance == sc->instance) &&
-		    (f->version == MODEL_ANY || f->version == sc->version))
+	for (uint32_t i = 0; i < mod->nfaults; i++)
+		if (env->faults_on[i] && mod->faults[i].kind == FAULT_CRASH &&
+		    model_fault_targets(mod, &mod->faults[i], sc->service, sc->instance))
 			rec_fault_hit(env->rec, i);
-	}
 }
 
 static void in_delay_done(mesh_agent *self, uint64_t tag)
@@ -1059,18 +1046,16 @@ static void on_remote_request(sidecar *sc, const mesh_msg *m)
 		in_answer(sc, ii, 503, MESH_RF_UF);
 		return;
 	}
-	/* Faults aimed at this instance or version. */
+	/* Faults aimed at this instance or version (the loader allows them
+	 * no source: they hit every caller). */
 	mesh_time delay = 0;
-	uint32_t source = MODEL_ANY;
 	for (uint32_t i = 0; i < mod->nfaults; i++) {
 		const model_fault *f = &mod->faults[i];
 		if (!env->faults_on[i] ||
 		    (f->kind != FAULT_DELAY && f->kind != FAULT_ABORT &&
 		     f->kind != FAULT_BLACKHOLE))
 			continue;
-		if (f->source != MODEL_ANY)
-			continue; /* the callee cannot tell who called */
-		if (!fault_hits(sc, f, sc->service, sc->instance, source, 0,
+		if (!fault_hits(sc, f, sc->service, sc->instance, MODEL_ANY, 0,
 				m->method, m->headers))
 			continue;
 		rec_fault_hit(env->rec, i);
@@ -1156,8 +1141,8 @@ void sidecar_app_down(sidecar *sc, int down)
 	if (!down)
 		return;
 	/* The app's connections die with it: every request it held is
-	 * answered as an upstream reset. Requests held by a blackhole stay
-	 * held; delayed ones find the app down when their delay ends. */
+	 * answered as an upstream reset. Delayed ones find the app down when
+	 * their delay ends. */
 	for (uint32_t i = 0; i < sc->in.n; i++) {
 		sc_in *r = pool_at(&sc->in, i);
 		if ((r->h.gen & 1) && !r->held) {
@@ -1199,7 +1184,7 @@ static int build_ring(sc_cluster *c, uint64_t salt)
 
 int sidecar_init(sidecar *sc, mesh_env *env, uint32_t id, uint32_t pod,
 		 uint32_t app, uint32_t service, uint32_t instance,
-		 uint32_t version, const dist *latency, const mesh_topo *topo,
+		 const dist *latency, const mesh_topo *topo,
 		 uint32_t nservices, uint64_t seed, const char *stream)
 {
 	memset(sc, 0, sizeof *sc);
@@ -1210,7 +1195,6 @@ int sidecar_init(sidecar *sc, mesh_env *env, uint32_t id, uint32_t pod,
 	sc->app = app;
 	sc->service = service;
 	sc->instance = instance;
-	sc->version = version;
 	sc->latency = latency;
 	sc->latency_zero = dist_is_zero(latency);
 	sc->topo = topo;

@@ -79,7 +79,6 @@ typedef struct sidecar {
 	uint32_t app;            /* the local app or client */
 	uint32_t service;        /* the app's service, or MODEL_CLIENTS */
 	uint32_t instance;       /* its index within the service */
-	uint32_t version;        /* its version */
 	const dist *latency;
 	int latency_zero;
 	const mesh_topo *topo;
@@ -98,13 +97,13 @@ typedef struct sidecar {
 } sidecar;
 
 /* Set up sc as agent `id` in `pod`, in front of agent `app`, which is
- * instance `instance` (version `version`) of `service` (MODEL_CLIENTS for a
+ * instance `instance` of `service` (MODEL_CLIENTS for a
  * load client's sidecar). Borrows env, latency and topo. Draws its stream
  * from (seed, stream). Returns 0, or -1 when out of memory (then call
  * sidecar_destroy). */
 int sidecar_init(sidecar *sc, mesh_env *env, uint32_t id, uint32_t pod,
 		 uint32_t app, uint32_t service, uint32_t instance,
-		 uint32_t version, const dist *latency, const mesh_topo *topo,
+		 const dist *latency, const mesh_topo *topo,
 		 uint32_t nservices, uint64_t seed, const char *stream);
 
 void sidecar_destroy(sidecar *sc);
@@ -113,12 +112,6 @@ void sidecar_destroy(sidecar *sc);
  * answered 503 with the upstream-reset flag, and new ones 503 with the
  * connection-failure flag, until it is back (down = 0). */
 void sidecar_app_down(sidecar *sc, int down);
-
-/* Requests this sidecar holds (either direction). */
-static inline uint32_t sidecar_in_flight(const sidecar *sc)
-{
-	return sc->out.live + sc->in.live;
-}
 
 /* The full-jitter backoff before retry number n (1-based), as Envoy's
  * JitteredExponentialBackOffStrategy: uniform in [0, (2^n - 1) * base),

@@ -58,10 +58,9 @@ report_window report_window_of(const rec_series *s, uint32_t from, uint32_t to)
 #define RECOVERY_BEFORE 30 /* seconds of baseline */
 #define RECOVERY_HOLD 5    /* seconds the recovery must hold */
 
-mesh_time report_recovery(const model *m, const rec *r, const rec_series *s,
+mesh_time report_recovery(const model *m, const rec_series *s,
 			  const model_fault *f)
 {
-	(void)r;
 	uint32_t start = (uint32_t)(f->start / MESH_S);
 	uint32_t from = start > RECOVERY_BEFORE ? start - RECOVERY_BEFORE : 0;
 	report_window base = report_window_of(s, from, start);
@@ -104,10 +103,8 @@ static mesh_time first_rise(const model *m)
 	return t;
 }
 
-report_metastable report_metastability(const model *m, const rec *r,
-				       const rec_series *s)
+report_metastable report_metastability(const model *m, const rec_series *s)
 {
-	(void)r;
 	report_metastable x = {0};
 	mesh_time trigger = first_rise(m);
 	mesh_time faults_end = 0;
@@ -183,7 +180,7 @@ static double measure_special(const model *m, const rec *r,
 	case METRIC_RECOVERS_WITHIN: {
 		mesh_time worst = 0;
 		for (uint32_t i = 0; i < m->nfaults; i++) {
-			mesh_time t = report_recovery(m, r, scope_series(r, o),
+			mesh_time t = report_recovery(m, scope_series(r, o),
 						      &m->faults[i]);
 			if (t > worst)
 				worst = t;
@@ -191,7 +188,7 @@ static double measure_special(const model *m, const rec *r,
 		return worst == MESH_NEVER ? INFINITY : (double)worst;
 	}
 	case METRIC_METASTABLE: {
-		report_metastable x = report_metastability(m, r, scope_series(r, o));
+		report_metastable x = report_metastability(m, scope_series(r, o));
 		return x.metastable ? 1.0 : 0.0;
 	}
 	default:
@@ -740,7 +737,7 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 		json_object_set_new(x, "end_s", f->end == MESH_NEVER ? json_null()
 								       : seconds(f->end));
 		json_object_set_new(x, "hits", json_integer((json_int_t)r->fault_hits[i]));
-		mesh_time rt = report_recovery(m, r, &r->overall_series, f);
+		mesh_time rt = report_recovery(m, &r->overall_series, f);
 		json_object_set_new(x, "recovery_s", rt == MESH_NEVER ? json_string("never")
 								     : seconds(rt));
 		json_array_append_new(faults, x);
@@ -764,7 +761,7 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 	json_object_set_new(ej, "events", evs);
 	json_object_set_new(root, "ejections", ej);
 
-	report_metastable ms_ = report_metastability(m, r, &r->overall_series);
+	report_metastable ms_ = report_metastability(m, &r->overall_series);
 	json_t *res = json_object();
 	json_t *mso = json_object();
 	json_object_set_new(mso, "judged", json_boolean(ms_.judged));

@@ -42,7 +42,7 @@ report_window report_window_of(const rec_series *s, uint32_t from, uint32_t to);
  * 5 seconds (or to the end of the run). The level before is the 30 s
  * before f (or what there is of it). Returns ns, or MESH_NEVER when it did
  * not get back (or there was no traffic before f to compare with). */
-mesh_time report_recovery(const model *m, const rec *r, const rec_series *s,
+mesh_time report_recovery(const model *m, const rec_series *s,
 			  const model_fault *f);
 
 /* The metastability check: after the trigger (the first fault, or the
@@ -58,8 +58,7 @@ typedef struct report_metastable {
 	const char *why;       /* when not judged */
 } report_metastable;
 
-report_metastable report_metastability(const model *m, const rec *r,
-				       const rec_series *s);
+report_metastable report_metastability(const model *m, const rec_series *s);
 
 /* Evaluate every objective of m against r into out[m->nobjectives].
  * Returns the number missed. */

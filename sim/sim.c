@@ -388,7 +388,7 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 			snprintf(name, sizeof name, "sidecar/%s/%u",
 				 m->services[i].name, j);
 			if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app, i,
-					 j, v, &ms->sidecar_latency, &s->topo,
+					 j, &ms->sidecar_latency, &s->topo,
 					 m->nservices, seed, name) < 0)
 				goto fail;
 			s->agents[sc] = &s->scs[nsc++].base;
@@ -407,7 +407,7 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 		snprintf(name, sizeof name, "sidecar/client/%s",
 			 m->clients[i].name);
 		if (sidecar_init(&s->scs[nsc], &s->env, sc, k, app,
-				 MODEL_CLIENTS, i, 0, &m->clients[i].sidecar_latency,
+				 MODEL_CLIENTS, i, &m->clients[i].sidecar_latency,
 				 &s->topo, m->nservices, seed, name) < 0)
 			goto fail;
 		s->agents[sc] = &s->scs[nsc++].base;
@@ -473,14 +473,6 @@ mesh_time sim_now(const sim *s)
 	return s->now;
 }
 
-/* Does fault f (on service ms) aim at instance j? */
-static int fault_targets(const model_fault *f, const model_service *ms, uint32_t j)
-{
-	if (f->instance != MODEL_ANY && f->instance != j)
-		return 0;
-	return f->version == MODEL_ANY || model_version_of(ms, j) == f->version;
-}
-
 /* Switch fault i on or off. Faults that live in the agents (delay, abort,
  * blackhole) and in the network are flags the agents and env_send read;
  * crashes and capacity drops act on the instances they target. */
@@ -498,7 +490,7 @@ static void fault_switch(sim *s, uint32_t i, int on)
 		return;
 	const model_service *ms = &m->services[f->service];
 	for (uint32_t j = 0; j < ms->replicas; j++) {
-		if (!fault_targets(f, ms, j))
+		if (!model_fault_targets(m, f, f->service, j))
 			continue;
 		uint32_t k = s->topo_first[f->service] + j;
 		if (f->kind == FAULT_CRASH) {
@@ -519,7 +511,7 @@ static void fault_switch(sim *s, uint32_t i, int on)
 			for (uint32_t x = 0; x < m->nfaults; x++) {
 				const model_fault *g = &m->faults[x];
 				if (!s->faults_on[x] || g->kind != FAULT_CAPACITY ||
-				    g->service != f->service || !fault_targets(g, ms, j))
+				    !model_fault_targets(m, g, f->service, j))
 					continue;
 				if (g->slowdown > slow)
 					slow = g->slowdown;

@@ -407,7 +407,7 @@ START_TEST(test_capacity_restored_drains_queue)
 	rec *r = tu_run(m);
 	ck_assert_uint_gt(rec_inst(r, 0, 0)->max_queue, 150);
 	ck_assert_uint_lt(r->overall_series.rows[5].p99, 50 * MESH_MS);
-	ck_assert_uint_eq(r->fault_hits[0] > 0, 1);
+	ck_assert_uint_gt(r->fault_hits[0], 0);
 	rec_free(r);
 	model_free(m);
 }

@@ -9,8 +9,8 @@
  * messages) when it does not load. Caller frees with model_free. */
 model *tu_load(const char *json);
 
-/* Simulate m with its own seed. Returns the recorder (caller frees with
- * rec_free); *events gets the event count when events is not NULL. */
+/* Simulate m with its own seed; the test fails if the run does. Returns
+ * the recorder (caller frees with rec_free). */
 rec *tu_run(const model *m);
 
 #endif
