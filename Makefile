@@ -36,14 +36,22 @@ JANSSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
 JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+# Live mode: libevent for sockets and timers, http-parser (no .pc file in
+# Debian) for HTTP/1.1 framing.
+EVENT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent)
+EVENT_LIBS = $(shell $(PKG_CONFIG) --libs libevent) -lhttp_parser
 
 # The shared agent logic: I/O-free, hosted by the simulator and live mode.
 AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
-	agents/sidecar.c agents/service.c agents/client.c
+	agents/sidecar.c agents/service.c agents/client.c agents/netfault.c
 SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
-	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c
-LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC)
+	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c \
+	reports/rec_json.c
+# Live mode: the hosts of the same agents on libevent, one process each.
+LIVE_SRC := agents/live_http.c agents/live_topo.c agents/live_env.c agents/live_agent.c \
+	agents/live_orch.c
+LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC) $(LIVE_SRC)
 TEST_SRC := $(wildcard tests/check_*.c) tests/testutil.c
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -54,6 +62,7 @@ BENCH_OBJ := $(BUILD)/tests/bench_sim.o
 MESHSIM := $(BUILD)/meshsim
 TESTS := $(BUILD)/check_meshsim
 BENCH := $(BUILD)/bench_sim
+BENCH_PROXY := $(BUILD)/bench_proxy
 
 .PHONY: all run test bench lint clean deps deps-run deps-test regen-golden
 all: deps $(MESHSIM)
@@ -67,7 +76,7 @@ deps-test:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(MS_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS_FOR) $(CFLAGS) -c -o $@ $<
+	$(CC) $(MS_CFLAGS) $(JANSSON_CFLAGS) $(EVENT_CFLAGS) $(CHECK_CFLAGS_FOR) $(CFLAGS) -c -o $@ $<
 
 $(TEST_OBJ): CHECK_CFLAGS_FOR = $(CHECK_CFLAGS) -Itests
 
@@ -76,13 +85,16 @@ $(BUILD)/libmeshsim.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(MESHSIM): $(MAIN_OBJ) $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) -lm
 
 $(TESTS): $(TEST_OBJ) $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(CHECK_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(CHECK_LIBS) -lm
 
 $(BENCH): $(BENCH_OBJ) $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) -lm
+
+$(BENCH_PROXY): $(BUILD)/tests/bench_proxy.o $(BUILD)/libmeshsim.a
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) -lm
 
 # `make run` runs the quickstart; its exit status is the objectives' verdict.
 run: deps-run
@@ -94,11 +106,15 @@ test: deps-test
 	@$(MAKE) --no-print-directory lint
 	MESHSIM=$(MESHSIM) sh tests/cli_test.sh
 	MESHSIM=$(MESHSIM) sh tests/html_test.sh
+	MESHSIM=$(MESHSIM) sh tests/live_test.sh
+	MESHSIM=$(MESHSIM) sh tests/interop_test.sh
+	MESHSIM=$(MESHSIM) SANITIZE=$(SANITIZE) sh tests/fidelity_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH)
+	@$(MAKE) --no-print-directory $(BENCH) $(BENCH_PROXY) $(MESHSIM)
 	$(BENCH)
+	MESHSIM=$(MESHSIM) BENCH_PROXY=$(BENCH_PROXY) sh tests/bench_proxy.sh
 
 # The shared agent logic must not reach for I/O, libraries of one host, or
 # the wall clock: the simulator and live mode both host it.

@@ -4,19 +4,22 @@
 # nothing when everything is present).
 #
 # Usage: .ci/deps.sh build|run|test
-#   build: the libraries meshsim links (jansson) and pkg-config
+#   build: the libraries meshsim links (jansson; libevent and http-parser for
+#          live mode) and pkg-config
 #   run:   build, plus gnuplot (charts are drawn by running it)
 #   test:  run, plus Check (unit tests), xmllint (JUnit XML is validated
 #          against a schema) and Chromium (report.html is opened in a real
-#          headless browser)
+#          headless browser), and the real peers live mode is checked
+#          against: curl, wrk and nginx (and python3, which the live test
+#          scripts read report.json with)
 set -eu
 
 what=${1:-build}
-pkgs="pkg-config libjansson-dev"
+pkgs="pkg-config libjansson-dev libevent-dev libhttp-parser-dev"
 case "$what" in
 build) ;;
 run) pkgs="$pkgs gnuplot-nox" ;;
-test) pkgs="$pkgs gnuplot-nox check libxml2-utils chromium" ;;
+test) pkgs="$pkgs gnuplot-nox check libxml2-utils chromium curl wrk nginx python3" ;;
 *) echo ".ci/deps.sh: unknown set '$what' (expected build, run or test)" >&2; exit 2 ;;
 esac
 

@@ -159,7 +159,7 @@ static void schedule_next(client_agent *c, mesh_time from)
 			from = end;
 			continue;
 		}
-		env->ops->timer_start(env, t - now, &c->base, arrival, t);
+		env->ops->timer_start(env, t > now ? t - now : 0, &c->base, arrival, t);
 		return;
 	}
 }

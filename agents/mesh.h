@@ -58,6 +58,12 @@ typedef struct mesh_msg {
 	uint32_t flags;     /* enum mesh_flag bits of a response */
 	uint32_t user;      /* a user id for ring hashing: (header name index
 			     * + 1) << 24 | id; 0: none (see client.c) */
+	uint32_t xref;      /* live mode: the host's handle of the HTTP
+			     * exchange whose body this message carries (a
+			     * request's downstream exchange, a response's
+			     * upstream one); 0: none, the host makes the
+			     * body up. Agents copy it along; the simulator
+			     * ignores it. */
 	uint64_t headers;   /* bit i: carries model header pair i */
 	uint64_t tag;       /* requester's correlation tag, echoed in the reply */
 	uint64_t size;      /* body bytes */
@@ -138,6 +144,13 @@ typedef struct mesh_env_ops {
 	 * the sender's own processing time. m is copied. */
 	void (*send)(mesh_env *env, mesh_agent *from, uint32_t to,
 		     const mesh_msg *m, mesh_time delay);
+	/* `from` gave up on the request it sent to `to` with `tag` (a try
+	 * timed out or its request ended): a live host resets that upstream
+	 * exchange, as Envoy resets the stream. No answer will be looked
+	 * at. May be NULL (the simulator: the callee works on regardless,
+	 * and its late answer is ignored). */
+	void (*abandon)(mesh_env *env, mesh_agent *from, uint32_t to,
+			uint64_t tag);
 } mesh_env_ops;
 
 struct mesh_env {

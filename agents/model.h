@@ -227,6 +227,14 @@ enum model_fault_kind {
 	FAULT_CRASH,       /* instances' apps die; back (empty) at the end */
 	FAULT_CAPACITY,    /* service time multiplied, workers removed */
 	FAULT_NETWORK,     /* extra hop latency, packet loss */
+	FAULT_PAUSE,       /* instances' apps stop (SIGSTOP) and go on (SIGCONT) */
+	FAULT_BANDWIDTH,   /* hops into or out of the target share a slow link */
+};
+
+/* Which hops a bandwidth fault slows (Envoy bandwidth_limit enable_mode). */
+enum model_bw_dir {
+	BW_REQUEST = 1 << 0,   /* requests into the target (REQUEST) */
+	BW_RESPONSE = 1 << 1,  /* the target's responses (RESPONSE) */
 };
 
 #define MODEL_ANY UINT32_MAX
@@ -268,6 +276,9 @@ typedef struct model_fault {
 	double ge_r;               /* bad -> good per transmission */
 	double loss_bad;           /* loss in the bad state (good: `loss`) */
 	mesh_time rto;             /* first retransmission timeout (200ms) */
+	/* bandwidth: one link per direction, shared by the hops it slows */
+	uint64_t limit_kbps;       /* KiB/s, as Envoy's limit_kbps */
+	uint32_t bw_dirs;          /* enum model_bw_dir bits */
 } model_fault;
 enum model_metric {
 	METRIC_SUCCESS_RATE = 1, METRIC_ERROR_RATE, METRIC_ERRORS,

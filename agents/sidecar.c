@@ -31,6 +31,8 @@ typedef struct sc_out {
 	uint64_t headers;
 	uint64_t req_id;
 	uint64_t size;
+	uint32_t xref;         /* live: the app's exchange (its body) */
+	uint32_t resp_xref;    /* live: the upstream answer being relayed */
 	mesh_time start;
 	const model_retry *retry;
 	mesh_time timeout;
@@ -591,6 +593,18 @@ static void end_try(sidecar *sc, sc_out *q, sc_try *t, uint32_t ti)
 static void per_try_timeout(mesh_agent *self, uint64_t tag);
 static void backoff_done(mesh_agent *self, uint64_t tag);
 
+/* Give up on try ti before its answer: a live host resets the upstream
+ * exchange (Envoy resets the stream on a per-try or route timeout). */
+static void abandon_try(sidecar *sc, const sc_out *q, const sc_try *t,
+			uint32_t ti)
+{
+	mesh_env *env = sc->base.env;
+	if (env->ops->abandon)
+		env->ops->abandon(env, &sc->base,
+				  sc->topo->inbound[sc->topo->first[q->svc] + t->host],
+				  pool_tag(&sc->tries, ti));
+}
+
 /* A try ended without success: retry if the policy, the tries left, the
  * route timeout and the budget allow; else answer the app with it. */
 static void try_failed(sidecar *sc, uint32_t qi, unsigned status,
@@ -708,8 +722,8 @@ static void try_start(sidecar *sc, uint32_t qi)
 		return; /* swallowed: only the timeouts will end this try */
 	mesh_msg f = {.kind = MESH_REQ, .method = q->method, .route = q->route,
 		      .from = sc->base.id, .user = q->user, .headers = q->headers,
-		      .tag = pool_tag(&sc->tries, ti), .size = q->size,
-		      .req_id = q->req_id};
+		      .xref = q->xref, .tag = pool_tag(&sc->tries, ti),
+		      .size = q->size, .req_id = q->req_id};
 	send_msg(sc, sc->topo->inbound[sc->topo->first[svc] + h], &f);
 }
 
@@ -725,6 +739,7 @@ static void per_try_timeout(mesh_agent *self, uint64_t tag)
 	t->timer = 0;
 	uint32_t h = t->host;
 	rec_per_try_timeout(sc->base.env->rec, q->route);
+	abandon_try(sc, q, t, ti);
 	end_try(sc, q, t, ti);
 	outlier_note(sc, q->svc, h, 0, 0, 1);
 	pq_drain(sc, q->svc);
@@ -754,6 +769,7 @@ static void out_release(sidecar *sc, uint32_t qi)
 	mesh_env *env = sc->base.env;
 	sc_cluster *c = &sc->clusters[q->svc];
 	if (q->cur_try != POOL_NONE) {
+		abandon_try(sc, q, pool_at(&sc->tries, q->cur_try), q->cur_try);
 		end_try(sc, q, pool_at(&sc->tries, q->cur_try), q->cur_try);
 		pq_drain(sc, q->svc);
 	}
@@ -780,7 +796,8 @@ static void finish_out(sidecar *sc, uint32_t qi, unsigned status,
 	flags |= q->fault_flags;
 	mesh_msg r = {.kind = MESH_RESP, .status = (uint16_t)status,
 		      .route = q->route, .from = sc->base.id, .flags = flags,
-		      .tag = q->peer_tag, .size = size, .req_id = q->req_id};
+		      .xref = q->resp_xref, .tag = q->peer_tag, .size = size,
+		      .req_id = q->req_id};
 	enum mesh_outcome oc = mesh_classify(&r);
 	rec_route_done(env->rec, q->route, q->start, mesh_now(env), oc, status);
 	rec_edge(env->rec, edge_from(sc), q->svc, oc == MESH_OK);
@@ -879,6 +896,8 @@ static void on_app_request(sidecar *sc, const mesh_msg *m)
 	q->headers = m->headers;
 	q->req_id = m->req_id;
 	q->size = m->size;
+	q->xref = m->xref;
+	q->resp_xref = 0;
 	q->start = now;
 	q->cur_try = POOL_NONE;
 	if (sc->service == MODEL_CLIENTS) {
@@ -957,15 +976,22 @@ static void on_try_response(sidecar *sc, const mesh_msg *m)
 		x->ewma = x->ewma * w + rtt * (1.0 - w);
 	}
 	x->ewma_t = now;
+	uint64_t t_out_tag = t->out_tag;
 	end_try(sc, q, t, ti);
 	outlier_note(sc, svc, h, m->status, m->flags, 0);
 	pq_drain(sc, svc);
 	q = pool_at(&sc->out, qi);
+	/* A live host relays the upstream's body only if this answer is
+	 * passed on now; a retry drops it. */
+	q->resp_xref = m->xref;
 	if (m->status >= 200 && m->status < 300) {
 		finish_out(sc, qi, m->status, 0, m->size);
 		return;
 	}
 	try_failed(sc, qi, m->status, m->flags, m->size, 0);
+	q = pool_lookup(&sc->out, t_out_tag, &qi);
+	if (q)
+		q->resp_xref = 0;
 }
 
 /* ---- inbound ---- */

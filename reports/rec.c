@@ -1,5 +1,6 @@
 #include "rec.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,10 @@ static void series_init(rec_series *s)
 	hist_init(&s->h);
 }
 
+/* Out of line and cold, so that series_row stays a compare and a store. */
+#if defined(__GNUC__)
+__attribute__((noinline, cold))
+#endif
 static int series_grow(rec_series *s, uint32_t n)
 {
 	if (n <= s->cap)
@@ -28,6 +33,14 @@ static int series_grow(rec_series *s, uint32_t n)
 		return -1;
 	memset(rows + s->cap, 0, (cap - s->cap) * sizeof *rows);
 	s->rows = rows;
+	if (s->keep) {
+		rec_second *secs = realloc(s->secs, cap * sizeof *secs);
+		if (!secs)
+			return -1;
+		for (uint32_t i = s->cap; i < cap; i++)
+			secs[i] = (rec_second){.min = UINT64_MAX};
+		s->secs = secs;
+	}
 	s->cap = cap;
 	return 0;
 }
@@ -37,24 +50,99 @@ static int series_grow(rec_series *s, uint32_t n)
  * fatal, since a silently missing second would be a lie in the report. */
 static rec_row *series_row(rec_series *s, uint32_t sec)
 {
-	if (series_grow(s, sec + 1) < 0)
+	/* The check here and the growing apart: this runs several times per
+	 * request, growing once in a long while. */
+	if (sec >= s->cap && series_grow(s, sec + 1) < 0)
 		abort();
 	if (s->nrows < sec + 1)
 		s->nrows = sec + 1;
 	return &s->rows[sec];
 }
 
+/* Add kept second k into h. */
+static void second_into(const rec_second *k, hist *h)
+{
+	if (!k->count)
+		return;
+	for (uint32_t j = 0; j < k->n; j++)
+		h->b[k->b[j].i] += k->b[j].n;
+	if (k->b[0].i < h->lo)
+		h->lo = k->b[0].i;
+	if (k->b[k->n - 1].i > h->hi)
+		h->hi = k->b[k->n - 1].i;
+	h->count += k->count;
+	h->sum += k->sum;
+	if (k->min < h->min)
+		h->min = k->min;
+	if (k->max > h->max)
+		h->max = k->max;
+}
+
+static void row_summarise(rec_row *row, const hist *h)
+{
+	row->p50 = hist_quantile(h, 0.50);
+	row->p90 = hist_quantile(h, 0.90);
+	row->p99 = hist_quantile(h, 0.99);
+	row->p999 = hist_quantile(h, 0.999);
+	row->max = h->max;
+}
+
+/* Second t is h plus what was kept of it before (a second summarised
+ * twice, should ends ever come out of order): keep the whole of it in
+ * sparse form, and summarise its row from the whole. h ends up holding the
+ * whole second. */
+static void second_absorb(rec_series *s, uint32_t t, hist *h)
+{
+	rec_row *row = series_row(s, t);
+	rec_second *k = &s->secs[t];
+	second_into(k, h);
+	uint32_t n = 0;
+	for (uint32_t i = h->lo; i <= h->hi; i++)
+		n += h->b[i] != 0;
+	rec_bucket *b = realloc(k->b, (n ? n : 1) * sizeof *b);
+	if (!b)
+		abort(); /* as series_row: a second silently lost would lie */
+	n = 0;
+	for (uint32_t i = h->lo; i <= h->hi; i++)
+		if (h->b[i])
+			b[n++] = (rec_bucket){.i = i, .n = h->b[i]};
+	*k = (rec_second){.count = h->count, .min = h->min, .max = h->max,
+			  .sum = h->sum, .b = b, .n = n};
+	row_summarise(row, h);
+}
+
 static void series_flush(rec_series *s)
 {
 	if (!s->h.count)
 		return;
-	rec_row *row = series_row(s, s->cur);
-	row->p50 = hist_quantile(&s->h, 0.50);
-	row->p90 = hist_quantile(&s->h, 0.90);
-	row->p99 = hist_quantile(&s->h, 0.99);
-	row->p999 = hist_quantile(&s->h, 0.999);
-	row->max = s->h.max;
+	if (s->keep)
+		second_absorb(s, s->cur, &s->h);
+	else
+		row_summarise(series_row(s, s->cur), &s->h);
 	hist_reset(&s->h);
+}
+
+static void series_free(rec_series *s)
+{
+	if (s->secs)
+		for (uint32_t i = 0; i < s->cap; i++)
+			free(s->secs[i].b);
+	free(s->secs);
+	free(s->rows);
+}
+
+static void series_keep(rec_series *s)
+{
+	if (s->keep)
+		return;
+	s->keep = 1;
+	if (!s->cap)
+		return;
+	s->secs = malloc(s->cap * sizeof *s->secs);
+	if (!s->secs)
+		abort();
+	for (uint32_t i = 0; i < s->cap; i++)
+		s->secs[i] = (rec_second){.min = UINT64_MAX};
 }
 
 static void series_done(rec_series *s, mesh_time now, mesh_time lat,
@@ -134,12 +222,12 @@ void rec_free(rec *r)
 	if (r->services)
 		for (uint32_t i = 0; i < r->m->nservices; i++) {
 			free(r->services[i].inst);
-			free(r->services[i].series.rows);
+			series_free(&r->services[i].series);
 		}
 	if (r->client_series)
 		for (uint32_t i = 0; i < r->m->nclients; i++)
-			free(r->client_series[i].rows);
-	free(r->overall_series.rows);
+			series_free(&r->client_series[i]);
+	series_free(&r->overall_series);
 	free(r->services);
 	free(r->clients);
 	free(r->client_series);
@@ -149,6 +237,15 @@ void rec_free(rec *r)
 	free(r->edge_ok);
 	free(r->ejections);
 	free(r);
+}
+
+void rec_keep_seconds(rec *r)
+{
+	series_keep(&r->overall_series);
+	for (uint32_t i = 0; i < r->m->nclients; i++)
+		series_keep(&r->client_series[i]);
+	for (uint32_t i = 0; i < r->m->nservices; i++)
+		series_keep(&r->services[i].series);
 }
 
 void rec_client_issued(rec *r, uint32_t client, mesh_time t)
@@ -254,11 +351,10 @@ void rec_route_timeout(rec *r, uint32_t route)
 	r->services[r->m->routes[route].service].st.pol.route_timeouts++;
 }
 
-void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
-		  mesh_time now)
+/* The ejected count of service s changes by delta in second sec. Shared by
+ * the recording and the replay of a merge, so that both count alike. */
+static void ejected_step(rec_service *s, uint32_t sec, int delta)
 {
-	rec_service *s = &r->services[service];
-	uint32_t sec = (uint32_t)(now / MESH_S);
 	/* Seconds since the last change saw the count as it stood. */
 	for (uint32_t t = s->ejected_sec; t <= sec && s->ejected_now; t++) {
 		rec_row *w = series_row(&s->series, t);
@@ -266,15 +362,31 @@ void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
 			w->ejected = s->ejected_now;
 	}
 	s->ejected_sec = sec;
-	if (delta > 0) {
+	if (delta > 0)
 		s->ejected_now++;
-		s->inst[instance].ejections++;
-	} else if (s->ejected_now) {
+	else if (s->ejected_now)
 		s->ejected_now--;
-	}
-	rec_row *row = series_row(&s->series, (uint32_t)(now / MESH_S));
+	rec_row *row = series_row(&s->series, sec);
 	if (s->ejected_now > row->ejected)
 		row->ejected = s->ejected_now;
+}
+
+/* At the end: the seconds since the last change, up to `last`, saw the
+ * count as it stands. Rows up to `last` exist. */
+static void ejected_fill(rec_service *s, uint32_t last)
+{
+	for (uint32_t t = s->ejected_sec; t <= last && s->ejected_now; t++)
+		if (s->ejected_now > s->series.rows[t].ejected)
+			s->series.rows[t].ejected = s->ejected_now;
+}
+
+void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
+		  mesh_time now)
+{
+	rec_service *s = &r->services[service];
+	ejected_step(s, (uint32_t)(now / MESH_S), delta);
+	if (delta > 0)
+		s->inst[instance].ejections++;
 	r->ejections_total++;
 	if (r->nejections < REC_MAX_EJECTION_EVENTS) {
 		rec_ejection_event *e = &r->ejections[r->nejections++];
@@ -305,6 +417,7 @@ double rec_amplification(const rec_stats *s)
 void rec_finish(rec *r, mesh_time end)
 {
 	r->end = end;
+	r->finished = 1;
 	uint32_t last = (uint32_t)(end ? (end - 1) / MESH_S : 0);
 	series_flush(&r->overall_series);
 	series_row(&r->overall_series, last);
@@ -316,9 +429,7 @@ void rec_finish(rec *r, mesh_time end)
 		rec_service *s = &r->services[i];
 		series_flush(&s->series);
 		series_row(&s->series, last);
-		for (uint32_t t = s->ejected_sec; t <= last && s->ejected_now; t++)
-			if (s->ejected_now > s->series.rows[t].ejected)
-				s->series.rows[t].ejected = s->ejected_now;
+		ejected_fill(s, last);
 	}
 }
 
@@ -339,4 +450,225 @@ double rec_success_rate(const rec_stats *s)
 {
 	return s->issued ? (double)s->outcomes[MESH_OK] / (double)s->issued
 			 : 1.0;
+}
+
+/* ---- merging recorders ---- */
+
+void rec_series_second(const rec_series *s, uint32_t t, hist *h)
+{
+	assert(s->keep);
+	if (t < s->nrows)
+		second_into(&s->secs[t], h);
+	if (t == s->cur && s->h.count)
+		hist_merge(h, &s->h);
+}
+
+rec_row *rec_series_row(rec_series *s, uint32_t sec)
+{
+	return series_row(s, sec);
+}
+
+void rec_series_add_second(rec_series *s, uint32_t t, hist *h)
+{
+	assert(s->keep);
+	if (!h->count)
+		return;
+	second_absorb(s, t, h);
+}
+
+static int same_shape(const model *a, const model *b)
+{
+	if (a == b)
+		return 1;
+	if (a->nservices != b->nservices || a->nclients != b->nclients ||
+	    a->nroutes != b->nroutes || a->nfaults != b->nfaults)
+		return 0;
+	for (uint32_t i = 0; i < a->nservices; i++)
+		if (a->services[i].replicas != b->services[i].replicas)
+			return 0;
+	for (uint32_t i = 0; i < a->nroutes; i++)
+		if (a->routes[i].service != b->routes[i].service)
+			return 0;
+	return 1;
+}
+
+static void stats_merge(rec_stats *d, const rec_stats *s)
+{
+	d->issued += s->issued;
+	for (int k = 0; k < MESH_OUTCOME_COUNT; k++)
+		d->outcomes[k] += s->outcomes[k];
+	for (int k = 0; k < REC_MAX_STATUS; k++)
+		d->by_status[k] += s->by_status[k];
+	hist_merge(&d->lat, &s->lat);
+	/* See rec.h: the counted ones add up; "not counted" is no zero. */
+	if (s->live_at_end != UINT64_MAX)
+		d->live_at_end = d->live_at_end == UINT64_MAX
+				 ? s->live_at_end : d->live_at_end + s->live_at_end;
+	rec_policy *dp = &d->pol;
+	const rec_policy *sp = &s->pol;
+	dp->attempts += sp->attempts;
+	for (int k = 0; k < REC_RETRY_COUNT; k++)
+		dp->retries[k] += sp->retries[k];
+	for (int k = 0; k < REC_OVERFLOW_COUNT; k++)
+		dp->overflow[k] += sp->overflow[k];
+	dp->per_try_timeouts += sp->per_try_timeouts;
+	dp->route_timeouts += sp->route_timeouts;
+}
+
+static void instance_merge(rec_instance *d, const rec_instance *s)
+{
+	d->arrived += s->arrived;
+	d->served += s->served;
+	d->queue_full += s->queue_full;
+	d->waited += s->waited;
+	/* An instance's queue lives in one process: the longest it was is
+	 * the longest any recorder saw. */
+	if (s->max_queue > d->max_queue)
+		d->max_queue = s->max_queue;
+	for (int k = 0; k < REC_MAX_STATUS; k++)
+		d->by_status[k] += s->by_status[k];
+	hist_merge(&d->wait, &s->wait);
+	d->crashes += s->crashes;
+	d->ejections += s->ejections;
+}
+
+/* Counts and seconds of series s into d; `ejected` is left to the caller. */
+static void series_merge(rec_series *d, const rec_series *s, hist *scratch)
+{
+	for (uint32_t t = 0; t < s->nrows; t++) {
+		const rec_row *w = &s->rows[t];
+		rec_row *v = series_row(d, t);
+		v->issued += w->issued;
+		v->done += w->done;
+		v->ok += w->ok;
+		v->attempts += w->attempts;
+		v->retries += w->retries;
+		v->overflows += w->overflows;
+		hist_reset(scratch);
+		rec_series_second(s, t, scratch);
+		if (scratch->count)
+			second_absorb(d, t, scratch);
+	}
+}
+
+typedef struct ej_sort {
+	rec_ejection_event e;
+	uint32_t pos;
+} ej_sort;
+
+static int cmp_ej(const void *a, const void *b)
+{
+	const ej_sort *x = a, *y = b;
+	if (x->e.t != y->e.t)
+		return x->e.t < y->e.t ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Recompute every service's `ejected` column from the whole event log
+ * ev[n], as rec_ejection and rec_finish computed it while recording. */
+static void ejected_replay(rec *r, const ej_sort *ev, uint32_t n)
+{
+	for (uint32_t i = 0; i < r->m->nservices; i++) {
+		rec_service *s = &r->services[i];
+		for (uint32_t t = 0; t < s->series.nrows; t++)
+			s->series.rows[t].ejected = 0;
+		s->ejected_now = 0;
+		s->ejected_sec = 0;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		ejected_step(&r->services[ev[k].e.service],
+			     (uint32_t)(ev[k].e.t / MESH_S), ev[k].e.delta);
+	if (!r->finished)
+		return;
+	uint32_t last = (uint32_t)(r->end ? (r->end - 1) / MESH_S : 0);
+	for (uint32_t i = 0; i < r->m->nservices; i++) {
+		rec_service *s = &r->services[i];
+		series_row(&s->series, last);
+		ejected_fill(s, last);
+	}
+}
+
+int rec_merge(rec *dst, const rec *src)
+{
+	assert(dst != src);
+	if (!same_shape(dst->m, src->m))
+		return -1;
+	if (!src->overall_series.keep)
+		return -2;
+	const model *m = dst->m;
+	/* Everything that can fail cleanly is allocated before dst changes. */
+	uint32_t nev = dst->nejections + src->nejections;
+	ej_sort *ev = malloc((nev ? nev : 1) * sizeof *ev);
+	hist *scratch = malloc(sizeof *scratch);
+	if (!ev || !scratch) {
+		free(ev);
+		free(scratch);
+		return -3;
+	}
+	hist_init(scratch);
+	rec_keep_seconds(dst);
+
+	stats_merge(&dst->overall, &src->overall);
+	series_merge(&dst->overall_series, &src->overall_series, scratch);
+	for (uint32_t i = 0; i < m->nclients; i++) {
+		stats_merge(&dst->clients[i], &src->clients[i]);
+		series_merge(&dst->client_series[i], &src->client_series[i], scratch);
+	}
+	for (uint32_t i = 0; i < m->nroutes; i++)
+		stats_merge(&dst->routes[i], &src->routes[i]);
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		rec_service *d = &dst->services[i];
+		const rec_service *s = &src->services[i];
+		stats_merge(&d->st, &s->st);
+		series_merge(&d->series, &s->series, scratch);
+		for (uint32_t j = 0; j < m->services[i].replicas; j++)
+			instance_merge(&d->inst[j], &s->inst[j]);
+	}
+	for (uint32_t i = 0; i < m->nfaults; i++)
+		dst->fault_hits[i] += src->fault_hits[i];
+	size_t ne = (size_t)(m->nservices + m->nclients) * m->nservices;
+	for (size_t k = 0; k < ne; k++) {
+		dst->edge_calls[k] += src->edge_calls[k];
+		dst->edge_ok[k] += src->edge_ok[k];
+	}
+	dst->events += src->events;
+	if (src->end > dst->end)
+		dst->end = src->end;
+	dst->finished |= src->finished;
+
+	/* Ejection events in time order; at equal times dst's first, then
+	 * each source's in its own order (a stable sort). */
+	int complete = dst->ejections_total == dst->nejections &&
+		       src->ejections_total == src->nejections;
+	for (uint32_t k = 0; k < nev; k++) {
+		ev[k].e = k < dst->nejections ? dst->ejections[k]
+					      : src->ejections[k - dst->nejections];
+		ev[k].pos = k;
+	}
+	qsort(ev, nev, sizeof *ev, cmp_ej);
+	if (complete) {
+		/* Every event of every process is here: replaying them gives
+		 * the most pairs out at once per second, as one recorder
+		 * would have counted. */
+		ejected_replay(dst, ev, nev);
+	} else {
+		/* Some process dropped events: each process's most at once,
+		 * added up, is an upper bound. */
+		for (uint32_t i = 0; i < m->nservices; i++) {
+			rec_service *d = &dst->services[i];
+			const rec_service *s = &src->services[i];
+			for (uint32_t t = 0; t < s->series.nrows; t++)
+				series_row(&d->series, t)->ejected += s->series.rows[t].ejected;
+			d->ejected_now += s->ejected_now;
+			if (s->ejected_sec > d->ejected_sec)
+				d->ejected_sec = s->ejected_sec;
+		}
+	}
+	dst->nejections = nev < REC_MAX_EJECTION_EVENTS ? nev : REC_MAX_EJECTION_EVENTS;
+	for (uint32_t k = 0; k < dst->nejections; k++)
+		dst->ejections[k] = ev[k].e;
+	dst->ejections_total += src->ejections_total;
+	free(ev);
+	free(scratch);
+	return 0;
 }

@@ -4,7 +4,8 @@
  *
  * Agents call it as requests end. It is pure bookkeeping (no I/O), so both
  * hosts use it. Memory is fixed by the scenario's shape plus one small row
- * per simulated second: it never keeps a record per request.
+ * per simulated second: it never keeps a record per request. (With
+ * rec_keep_seconds, also each second's histogram in sparse form.)
  *
  * Time series are bucketed by the second in which a request ended. Requests
  * end in time order in a run, so each second's histogram is summarised into
@@ -72,11 +73,29 @@ typedef struct rec_row {
 	uint32_t ejected;    /* services: most (sidecar, host) ejections at once */
 } rec_row;
 
+/* One bucket of a histogram in sparse form: index (hist_index) and count. */
+typedef struct rec_bucket {
+	uint32_t i;
+	uint64_t n;
+} rec_bucket;
+
+/* One second's latency histogram, kept in sparse form (rec_keep_seconds)
+ * so that recorders of several processes can be merged second by second. */
+typedef struct rec_second {
+	uint64_t count;
+	uint64_t min, max;   /* exact; UINT64_MAX and 0 when empty */
+	double sum;
+	rec_bucket *b;       /* [n] by increasing index, every count > 0; owned */
+	uint32_t n;
+} rec_second;
+
 typedef struct rec_series {
 	rec_row *rows;
 	uint32_t nrows, cap;
 	uint32_t cur;        /* the second `h` is collecting */
 	hist h;
+	int keep;            /* rec_keep_seconds: fill `secs` */
+	rec_second *secs;    /* [cap] when keep, else NULL */
 } rec_series;
 
 /* The inbound side of one service instance: its queue and workers. */
@@ -127,11 +146,23 @@ typedef struct rec {
 	rec_ejection_event *ejections;
 	uint32_t nejections;    /* events kept */
 	uint64_t ejections_total; /* events seen, kept or not */
+	int finished;           /* rec_finish has closed the run */
 } rec;
 
 /* A recorder for model m (borrowed; must outlive it). NULL on no memory. */
 rec *rec_new(const model *m);
 void rec_free(rec *r);
+
+/* Keep each second's latency histogram of every time series (per client,
+ * per service, overall) in sparse form when the second is summarised, in
+ * addition to its row: what a merge of recorders needs to compute a
+ * second's percentiles over several processes exactly (rec_merge,
+ * rec_json.h). Off by default: the simulator does not pay for it. Call it
+ * right after rec_new; seconds summarised before are not kept. The memory
+ * is one small array per second and series, of the buckets that second
+ * touched (16 bytes each). Running out of memory aborts, as growing a
+ * series does. */
+void rec_keep_seconds(rec *r);
 
 /* A client sent a request at time t (its intended send time). */
 void rec_client_issued(rec *r, uint32_t client, mesh_time t);
@@ -172,8 +203,65 @@ static inline rec_instance *rec_inst(rec *r, uint32_t service, uint32_t i)
 	return &r->services[service].inst[i];
 }
 
-/* Close the run at time `end`: summarise the seconds still open. */
+/* Close the run at time `end`: summarise the seconds still open, give
+ * every series its rows up to the second before `end`, and mark r
+ * finished. */
 void rec_finish(rec *r, mesh_time end);
+
+/* ---- merging recorders (live mode: one recorder per process) ---- */
+
+/* Add the latency histogram of second t of series s into h (which is not
+ * emptied first): the second as kept, plus, for the second still open,
+ * what it has collected so far. Needs s kept (rec_keep_seconds). */
+void rec_series_second(const rec_series *s, uint32_t t, hist *h);
+
+/* The row of second `sec` of s, created with any seconds before it (and
+ * their kept histograms when s keeps seconds). Aborts when out of memory. */
+rec_row *rec_series_row(rec_series *s, uint32_t sec);
+
+/* Add the latencies in h to kept second t of s (kept: rec_keep_seconds)
+ * and recompute the row's p50/p90/p99/p999/max from the whole second,
+ * exactly as the recorder summarises a second. h is scratch: on return it
+ * holds the whole second. */
+void rec_series_add_second(rec_series *s, uint32_t t, hist *h);
+
+/* Add recorder src (not dst itself) into dst. Both recorders must be of
+ * models of the same shape (the same scenario file: entities are matched
+ * by index). src must keep seconds (rec_keep_seconds); dst is switched to
+ * keeping them if it does not (it should then hold nothing yet). src is
+ * borrowed and may be finished or not (its open second counts). dst ends
+ * finished when src is.
+ *
+ * Rules: counters are summed; histograms merged bucket by bucket (their
+ * sums, for the mean, are whole nanoseconds in a double: exact in any
+ * order while below 2^53 ns, 104 days of latency added up); a second's
+ * percentiles are recomputed from the merged second; max_queue
+ * (one instance lives in one process) is the maximum; end the latest;
+ * live_at_end: see below. Ejection events are put together in time order
+ * (stable: at equal times dst's come first) and the first
+ * REC_MAX_EJECTION_EVENTS kept. A row's `ejected` (most (sidecar, host)
+ * pairs out at once) is replayed from all the events of dst and src when
+ * neither has dropped any: exact, but for events of different processes
+ * at the same nanosecond, whose order is dst's then src's. Otherwise (a
+ * process dropped events, or the merged log went past what dst keeps, so
+ * that later merges cannot replay) the two rows' values are added: an
+ * upper bound, since the processes' peaks within a second, added up, are
+ * at least the peak of their sum.
+ *
+ * live_at_end: a source's UINT64_MAX means it did not count. The sum of
+ * the counted ones is kept, and UINT64_MAX only while no source counted.
+ * The report's cross-check wants live_at_end == issued - completed over
+ * the merged recorder; that holds when every process that records
+ * requests of an entity also counts what its agents hold (in live mode:
+ * the load process for clients and overall), and processes that do not
+ * count record nothing of that entity. A process that records but does
+ * not count makes the check fail, which is right: nobody vouched for its
+ * requests.
+ *
+ * Returns 0; -1 when the models differ in shape, -2 when src does not keep
+ * seconds, -3 when out of memory: dst unchanged in every case. (Growing a
+ * series during the merge aborts when out of memory, as recording does.) */
+int rec_merge(rec *dst, const rec *src);
 
 /* Requests still in flight: issued minus every recorded outcome. */
 uint64_t rec_in_flight(const rec_stats *s);

@@ -456,6 +456,8 @@ static const char *fault_kind_name(enum model_fault_kind k)
 	case FAULT_CRASH: return "crash";
 	case FAULT_CAPACITY: return "capacity";
 	case FAULT_NETWORK: return "network";
+	case FAULT_PAUSE: return "pause";
+	case FAULT_BANDWIDTH: return "bandwidth";
 	}
 	return "?";
 }
@@ -549,7 +551,7 @@ static double offered_rps(const model *m, const model_client *c)
 }
 
 static json_t *build(const model *m, const rec *r, uint64_t seed,
-		     const char *mode, const report_verdict *v)
+		     const char *mode, const report_verdict *v, const json_t *extra)
 {
 	json_t *root = json_object();
 	json_object_set_new(root, "schema_version",
@@ -572,6 +574,9 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 	json_object_set_new(run, "end_s", seconds(r->end));
 	json_object_set_new(run, "events", json_integer((json_int_t)r->events));
 	json_object_set_new(root, "run", run);
+	/* A host's own section (live mode's "live"), near the top. */
+	if (extra)
+		json_object_update(root, (json_t *)extra);
 
 	uint32_t missed = 0;
 	json_t *objs = json_array();
@@ -798,7 +803,14 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 char *report_json_string(const model *m, const rec *r, uint64_t seed,
 			 const char *mode, const report_verdict *v)
 {
-	json_t *root = build(m, r, seed, mode, v);
+	return report_json_string_extra(m, r, seed, mode, v, NULL);
+}
+
+char *report_json_string_extra(const model *m, const rec *r, uint64_t seed,
+			       const char *mode, const report_verdict *v,
+			       const json_t *extra)
+{
+	json_t *root = build(m, r, seed, mode, v, extra);
 	if (!root)
 		return NULL;
 	char *s = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(12));
@@ -834,9 +846,17 @@ int report_write_json(const model *m, const rec *r, uint64_t seed,
 		      const char *mode, const report_verdict *v,
 		      const char *dir, char *err, size_t errlen)
 {
+	return report_write_json_extra(m, r, seed, mode, v, NULL, dir, err, errlen);
+}
+
+int report_write_json_extra(const model *m, const rec *r, uint64_t seed,
+			    const char *mode, const report_verdict *v,
+			    const json_t *extra, const char *dir, char *err,
+			    size_t errlen)
+{
 	if (mkdirs(dir, err, errlen) < 0)
 		return -1;
-	char *s = report_json_string(m, r, seed, mode, v);
+	char *s = report_json_string_extra(m, r, seed, mode, v, extra);
 	if (!s) {
 		snprintf(err, errlen, "out of memory writing the report");
 		return -1;

@@ -74,4 +74,16 @@ int report_write_json(const model *m, const rec *r, uint64_t seed,
 char *report_json_string(const model *m, const rec *r, uint64_t seed,
 			 const char *mode, const report_verdict *v);
 
+/* As report_write_json and report_json_string, with the members of object
+ * `extra` (borrowed; NULL: none) added at the top level after "run": a
+ * host's own section, such as live mode's "live" (see README.md). */
+struct json_t;
+int report_write_json_extra(const model *m, const rec *r, uint64_t seed,
+			    const char *mode, const report_verdict *v,
+			    const struct json_t *extra, const char *dir,
+			    char *err, size_t errlen);
+char *report_json_string_extra(const model *m, const rec *r, uint64_t seed,
+			       const char *mode, const report_verdict *v,
+			       const struct json_t *extra);
+
 #endif

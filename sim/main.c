@@ -2,7 +2,8 @@
  * main.c - the meshsim command line.
  *
  *   meshsim run FILE... [--seed N] [--out DIR] [--duration D] [--junit FILE]
- *               [--no-charts] [--quiet]
+ *               [--no-charts] [--quiet] [--live]
+ *   meshsim agent app|sidecar|load FILE --net B --pod P [--seed N] ...
  *   meshsim check FILE...
  *   meshsim report DIR
  *   meshsim diff A B
@@ -23,6 +24,8 @@
 #include "diff.h"
 #include "dist.h"
 #include "junit.h"
+#include "live.h"
+#include "live_orch.h"
 #include "rec.h"
 #include "render.h"
 #include "report.h"
@@ -47,6 +50,7 @@ static void usage_main(FILE *f)
 		"  report DIR     make the summary, charts and report.html again from\n"
 		"                 DIR/report.json\n"
 		"  diff A B       compare two reports of one scenario; exit 1 on a regression\n"
+		"  agent KIND ... one process of a live run (started by run --live)\n"
 		"\n"
 		"options:\n"
 		"  --help       show help (also: meshsim <command> --help)\n"
@@ -60,7 +64,7 @@ static void usage_run(FILE *f)
 {
 	fprintf(f,
 		"usage: meshsim run FILE... [--seed N] [--out DIR] [--duration D]\n"
-		"                   [--junit FILE] [--no-charts] [--quiet]\n"
+		"                   [--junit FILE] [--no-charts] [--quiet] [--live]\n"
 		"\n"
 		"Simulate each scenario in virtual time. Prints a summary and writes\n"
 		"DIR/report.json (the same file and seed give the same bytes), charts\n"
@@ -76,9 +80,13 @@ static void usage_run(FILE *f)
 		"                 test case per objective\n"
 		"  --no-charts    do not run gnuplot\n"
 		"  --quiet        print no summary and no progress\n"
+		"  --live         run it for real: one process per app, sidecar and\n"
+		"                 load, HTTP/1.1 on loopback (127.B.0.0/16), in wall\n"
+		"                 time; logs and metrics in DIR/live\n"
 		"\n"
 		"exit status: 0 every objective in \"expect\" met, 1 one missed,\n"
-		"2 bad input or usage, 3 the run failed (the worst over all files)\n");
+		"2 bad input or usage (or, live, a process did not come up), 3 the\n"
+		"run failed (the worst over all files); live, 130 on SIGINT\n");
 }
 
 static void usage_report(FILE *f)
@@ -245,6 +253,7 @@ typedef struct run_opts {
 	mesh_time duration; /* 0: the scenario's */
 	int quiet;
 	int no_charts;
+	int live;           /* --live: real processes (live_orch.h) */
 } run_opts;
 
 /* Run one scenario. Returns its exit status and, in *report, the parsed
@@ -273,14 +282,31 @@ static int run_one(const char *file, const run_opts *o, json_t **report)
 	report_verdict *v = NULL;
 	sim *s = NULL;
 	char *text = NULL;
+	json_t *live = NULL;
+	int broken = 0;
 	rec *r = rec_new(m);
 	if (!r)
 		goto done;
+	progress p = {.total = m->duration + m->drain};
+	clock_gettime(CLOCK_MONOTONIC, &p.start);
+	if (o->live) {
+		live_orch_opts lo = {.scenario_path = file, .out = out, .quiet = o->quiet};
+		int lr = live_orch_run(m, &lo, r, &live);
+		if (lr > 0) {
+			rc = lr;
+			goto done;
+		}
+		broken = lr == LIVE_ORCH_BROKEN;
+		/* report.json gets it as its "live" section. */
+		json_t *sec = live;
+		live = json_pack("{so}", "live", sec);
+		if (!live)
+			goto done;
+		goto report;
+	}
 	s = sim_new(m, m->seed, r);
 	if (!s)
 		goto done;
-	progress p = {.total = m->duration + m->drain};
-	clock_gettime(CLOCK_MONOTONIC, &p.start);
 	if (!o->quiet && isatty(STDERR_FILENO))
 		sim_set_progress(s, show_progress, &p);
 	int sr = sim_run(s);
@@ -300,17 +326,19 @@ static int run_one(const char *file, const run_opts *o, json_t **report)
 		fprintf(stderr, "meshsim run: %s: out of memory during the simulation\n", file);
 		goto done;
 	}
+report:
 	v = calloc(m->nobjectives ? m->nobjectives : 1, sizeof *v);
 	if (!v)
 		goto done;
 	uint32_t missed = report_evaluate(m, r, v);
 	char err[512];
-	if (report_write_json(m, r, m->seed, "sim", v, out, err, sizeof err) < 0) {
+	const char *mode = o->live ? "live" : "sim";
+	if (report_write_json_extra(m, r, m->seed, mode, v, live, out, err, sizeof err) < 0) {
 		fprintf(stderr, "meshsim run: %s\n", err);
 		goto done;
 	}
 	/* Everything people look at is made from report.json itself. */
-	text = report_json_string(m, r, m->seed, "sim", v);
+	text = report_json_string_extra(m, r, m->seed, mode, v, live);
 	*report = text ? json_loads(text, 0, NULL) : NULL;
 	if (!*report) {
 		fprintf(stderr, "meshsim run: cannot read back the report\n");
@@ -327,7 +355,15 @@ static int run_one(const char *file, const run_opts *o, json_t **report)
 			(unsigned long long)rec_in_flight(&r->overall),
 			(unsigned long long)r->overall.live_at_end);
 	rc = missed || !accounted ? EXIT_MISSED : rend < 0 ? EXIT_FAILED : EXIT_MET;
+	/* A live run whose harness broke (a process died, records missing)
+	 * failed as a run, whatever its objectives say. */
+	if (broken) {
+		fprintf(stderr, "meshsim run: %s: the live run had problems (see \"live\" "
+				"in report.json); exit status 3\n", file);
+		rc = EXIT_FAILED;
+	}
 done:
+	json_decref(live);
 	free(text);
 	free(v);
 	sim_free(s);
@@ -354,6 +390,8 @@ static int cmd_run(int argc, char **argv)
 			o.quiet = 1;
 		} else if (strcmp(a, "--no-charts") == 0) {
 			o.no_charts = 1;
+		} else if (strcmp(a, "--live") == 0) {
+			o.live = 1;
 		} else if (strcmp(a, "--seed") == 0 || strcmp(a, "--out") == 0 ||
 			   strcmp(a, "--duration") == 0 || strcmp(a, "--junit") == 0) {
 			if (i + 1 >= argc) {
@@ -406,6 +444,11 @@ static int cmd_run(int argc, char **argv)
 		if (o.several && !o.quiet)
 			printf("%s== %s\n", i ? "\n" : "", files[i]);
 		int rc = run_one(files[i], &o, &reports[i]);
+		if (rc > EXIT_FAILED) {
+			/* A live run interrupted by a signal: stop the suite. */
+			worst = rc;
+			break;
+		}
 		static const int rank[] = {[EXIT_MET] = 0, [EXIT_MISSED] = 1,
 					   [EXIT_FAILED] = 2, [EXIT_USAGE] = 3};
 		if (rank[rc] > rank[worst])
@@ -542,6 +585,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 2, argv + 2);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc - 2, argv + 2);
+	if (strcmp(cmd, "agent") == 0)
+		return live_agent_main(argc - 1, argv + 1);
 	fprintf(stderr, "meshsim: unknown command \"%s\"\n", cmd);
 	usage_main(stderr);
 	return EXIT_USAGE;

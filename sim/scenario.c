@@ -2628,6 +2628,9 @@ static const char *const fk_capacity[] = {"target", "slowdown",
 					  "workers_removed", NULL};
 static const char *const fk_network[] = {"target", "latency", "loss",
 					 "burst",  "rto",     NULL};
+static const char *const fk_pause[] = {"target", NULL};
+static const char *const fk_bandwidth[] = {"target", "source", "limit_kbps",
+					   "direction", NULL};
 
 static const struct {
 	const char *name;
@@ -2642,6 +2645,8 @@ static const struct {
 	{"crash", FAULT_CRASH, fk_crash, 1},
 	{"capacity", FAULT_CAPACITY, fk_capacity, 1},
 	{"network", FAULT_NETWORK, fk_network, 0},
+	{"pause", FAULT_PAUSE, fk_pause, 1},
+	{"bandwidth", FAULT_BANDWIDTH, fk_bandwidth, 1},
 };
 #define NFAULT_KINDS (sizeof fault_kinds / sizeof fault_kinds[0])
 
@@ -2652,11 +2657,11 @@ static const char *const fault_all[] = {
 	"kind",   "at",     "for",     "until",     "label",     "description",
 	"target", "source", "percent", "match",     "delay",     "status",
 	"reset",  "between", "direction", "slowdown", "workers_removed",
-	"latency", "loss",  "burst",   "rto",       NULL};
+	"latency", "loss",  "burst",   "rto",       "limit_kbps", NULL};
 
 static const char fault_kind_what[] =
 	"one of \"delay\", \"abort\", \"blackhole\", \"partition\", "
-	"\"crash\", \"capacity\", \"network\"";
+	"\"crash\", \"capacity\", \"network\", \"pause\", \"bandwidth\"";
 
 /* Keys of a fault of kind k (-1: unknown kind, any fault key passes). A key
  * that belongs to another kind is named as such. */
@@ -2907,6 +2912,91 @@ static void parse_network_fault(ctx *c, const json_t *v, const char *path,
 	f->loss_bad = lb;
 }
 
+/* Do the messages a bandwidth fault would slow ever carry a body? With
+ * none it would change nothing: Envoy's filter, like this one, limits
+ * body bytes only. Requests into the target carry the callers' call
+ * "size" or a load client's "request_size"; its answers, the version's
+ * "response_size". */
+static int bandwidth_has_bodies(const model *m, const model_fault *f)
+{
+	if (f->bw_dirs & BW_RESPONSE) {
+		const model_service *t = &m->services[f->service];
+		for (uint32_t v = 0; v < t->nversions; v++)
+			if (t->versions[v].b.response_size)
+				return 1;
+	}
+	if (!(f->bw_dirs & BW_REQUEST))
+		return 0;
+	for (uint32_t i = 0; i < m->nclients; i++) {
+		const model_client *cl = &m->clients[i];
+		if (cl->request_size && m->routes[cl->route].service == f->service &&
+		    (f->source == MODEL_ANY || f->source == MODEL_CLIENTS))
+			return 1;
+	}
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		if (f->source != MODEL_ANY && f->source != i)
+			continue;
+		const model_service *s = &m->services[i];
+		for (uint32_t v = 0; v < s->nversions; v++) {
+			const model_behavior *b = &s->versions[v].b;
+			for (uint32_t j = 0; j < b->nsteps; j++)
+				for (uint32_t k = 0; k < b->steps[j].ncalls; k++)
+					if (b->steps[j].sizes[k] &&
+					    m->routes[b->steps[j].routes[k]].service ==
+						    f->service)
+						return 1;
+		}
+	}
+	return 0;
+}
+
+/* limit_kbps (required) and direction. */
+static void parse_bandwidth(ctx *c, const json_t *v, const char *path,
+			    model_fault *f)
+{
+	char p[PATH];
+	static const char what[] =
+		"the limit in KiB per second, an integer from 1 to 4294967295 "
+		"(Envoy's limit_kbps: 1 is 1024 bytes a second)";
+	json_t *lk = json_object_get(v, "limit_kbps");
+	path_key(p, sizeof p, path, "limit_kbps");
+	if (!lk)
+		errf(c, p, "expected %s, found nothing", what);
+	else if (!json_is_integer(lk) || json_integer_value(lk) < 1 ||
+		 json_integer_value(lk) > (json_int_t)UINT32_MAX)
+		expected(c, p, what, lk);
+	else
+		f->limit_kbps = (uint64_t)json_integer_value(lk);
+	f->bw_dirs = BW_REQUEST | BW_RESPONSE;
+	const char *dir;
+	if (get_string(c, v, "direction", path, &dir) == 1) {
+		if (strcmp(dir, "request") == 0) {
+			f->bw_dirs = BW_REQUEST;
+		} else if (strcmp(dir, "response") == 0) {
+			f->bw_dirs = BW_RESPONSE;
+		} else if (strcmp(dir, "both") != 0) {
+			path_key(p, sizeof p, path, "direction");
+			expected(c, p, "\"request\", \"response\" or \"both\" "
+				       "(Envoy's enable_mode REQUEST, RESPONSE, "
+				       "REQUEST_AND_RESPONSE)",
+				 json_object_get(v, "direction"));
+		}
+	}
+	/* Only a file that loads cleanly so far is judged: a service with
+	 * errors may lack the sizes it was meant to have. */
+	if (c->nerr || c->oom || f->service == MODEL_ANY || !f->limit_kbps)
+		return;
+	if (!bandwidth_has_bodies(c->m, f)) {
+		const char *t = c->m->services[f->service].name;
+		errf(c, path, "expected traffic with a body for the bandwidth "
+			      "limit to slow, found none (it limits body bytes, "
+			      "as Envoy's filter does): give %s a "
+			      "\"response_size\", or its callers' calls a "
+			      "\"size\" (a load client's \"request_size\")",
+		     t);
+	}
+}
+
 static void fault_label(ctx *c, model_fault *f, const char *kind)
 {
 	model *m = c->m;
@@ -2927,6 +3017,29 @@ static void fault_label(ctx *c, model_fault *f, const char *kind)
 		}
 	} else if (f->service == MODEL_ANY) {
 		snprintf(buf, sizeof buf, "%s (all hops)", kind);
+	} else if (f->kind == FAULT_BANDWIDTH) {
+		/* Short enough for the summary's column: "bandwidth 100 KiB/s
+		 * catalog" (both ways), "... to catalog" (requests), "... from
+		 * catalog" (responses); with a source, "frontend->catalog",
+		 * "catalog->frontend" or "frontend<->catalog". */
+		const char *t = m->services[f->service].name;
+		const char *src = f->source == MODEL_ANY ? NULL
+				  : f->source == MODEL_CLIENTS
+					  ? "clients"
+					  : m->services[f->source].name;
+		unsigned long long kb = (unsigned long long)f->limit_kbps;
+		if (!src)
+			snprintf(buf, sizeof buf, "%s %llu KiB/s %s%s", kind, kb,
+				 f->bw_dirs == BW_REQUEST    ? "to "
+				 : f->bw_dirs == BW_RESPONSE ? "from "
+							     : "",
+				 t);
+		else if (f->bw_dirs == BW_RESPONSE)
+			snprintf(buf, sizeof buf, "%s %llu KiB/s %s->%s", kind, kb,
+				 t, src);
+		else
+			snprintf(buf, sizeof buf, "%s %llu KiB/s %s%s%s", kind, kb,
+				 src, f->bw_dirs == BW_REQUEST ? "->" : "<->", t);
 	} else {
 		const model_service *s = &m->services[f->service];
 		if (f->instance != MODEL_ANY)
@@ -3047,9 +3160,10 @@ static void parse_fault(ctx *c, const json_t *v, const char *path,
 		else
 			expected(c, p, "a service name or \"clients\"", s);
 		/* A fault on a version or an instance is applied by the
-		 * callee's sidecar, which does not tell callers apart. */
+		 * callee's sidecar, which does not tell callers apart. (A
+		 * bandwidth fault says why it takes neither below.) */
 		if ((f->version != MODEL_ANY || f->instance != MODEL_ANY) &&
-		    f->source != MODEL_ANY)
+		    f->source != MODEL_ANY && f->kind != FAULT_BANDWIDTH)
 			errf(c, p, "expected no \"source\" with a target version or "
 				   "instance (such faults act at the callee's "
 				   "sidecar, for every caller), found \"%s\"",
@@ -3115,8 +3229,22 @@ static void parse_fault(ctx *c, const json_t *v, const char *path,
 	case FAULT_NETWORK:
 		parse_network_fault(c, v, path, f);
 		break;
+	case FAULT_BANDWIDTH:
+		if (f->version != MODEL_ANY || f->instance != MODEL_ANY) {
+			path_key(p, sizeof p, path, "target");
+			errf(c, p, "expected a whole service for a bandwidth "
+				   "fault (its links carry the traffic of every "
+				   "instance, like Envoy's filter on a route), "
+				   "found a %s",
+			     f->instance != MODEL_ANY ? "target instance"
+						      : "target version");
+			f->version = f->instance = MODEL_ANY;
+		}
+		parse_bandwidth(c, v, path, f);
+		break;
 	case FAULT_BLACKHOLE:
 	case FAULT_CRASH:
+	case FAULT_PAUSE:
 		break;
 	}
 	if (label)

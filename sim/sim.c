@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "netfault.h"
 #include "rng.h"
 #include "service.h"
 #include "sidecar.h"
@@ -63,9 +64,11 @@ struct sim {
 	uint32_t *pod_service;  /* a pod's service, or MODEL_CLIENTS */
 	uint32_t *pod_instance; /* its instance in the service (or client) */
 	uint8_t *faults_on;     /* [nfaults] */
-	uint8_t *ge_bad;        /* [nfaults x nagents] Gilbert-Elliott state */
+	netfault_state nf;      /* the network's faults; senders are agents */
 	uint32_t *crashes;      /* [ninst] crash faults holding it down */
-	int any_net_fault;      /* a partition or network fault is on */
+	uint32_t *pauses;       /* [ninst] pause faults holding it stopped */
+	int any_net_fault;      /* a partition, network or bandwidth fault
+				 * is on */
 
 	sim_progress_fn progress;
 	void *progress_arg;
@@ -221,78 +224,25 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 	}
 }
 
-/* Faults of the network between two pods. Returns 1 when the message does
- * not arrive (a partition); adds to *hop what delays it. */
+/* Faults of the network between two pods (agents/netfault.c decides).
+ * Returns 1 when the message does not arrive; adds to *hop what delays it.
+ * A request refused by a cut is answered by the host, as a failed connect
+ * is reported by the caller's own kernel. */
 static int net_faults(sim *s, mesh_agent *from, mesh_agent *dst,
 		      const mesh_msg *m, mesh_time delay, mesh_time *hop)
 {
-	const model *mod = s->m;
-	uint32_t fs = s->pod_service[from->pod], ts = s->pod_service[dst->pod];
-	rng *g = &s->net[from->id];
-	for (uint32_t i = 0; i < mod->nfaults; i++) {
-		if (!s->faults_on[i])
-			continue;
-		const model_fault *f = &mod->faults[i];
-		if (f->kind == FAULT_PARTITION) {
-			/* Load clients stand outside every partition. */
-			if (fs == MODEL_CLIENTS || ts == MODEL_CLIENTS)
-				continue;
-			uint8_t a = f->side[fs], b = f->side[ts];
-			if (!a || !b || a == b || (f->one_way && a != 1))
-				continue;
-			/* One-way cuts the connections side 1 opens to side 2,
-			 * as a stateful firewall does: answers on connections
-			 * side 2 opened still pass. */
-			if (f->one_way && m->kind == MESH_RESP)
-				continue;
-			rec_fault_hit(s->env.rec, i);
-			if (m->kind == MESH_REQ) {
-				/* No connection can be made: the caller hears of
-				 * it when its connect timeout runs out. */
-				mesh_msg r = {.kind = MESH_RESP, .status = 503,
-					      .route = m->route, .from = dst->id,
-					      .flags = MESH_RF_UF, .tag = m->tag,
-					      .req_id = m->req_id};
-				mesh_time ct = mod->services[mod->routes[m->route].service]
-						       .policy.connect_timeout;
-				sim_event_post(s, from, &r, delay + ct);
-			}
-			/* An answer across the cut is lost: the caller's
-			 * timeouts end the request. */
-			return 1;
-		}
-		if (f->kind != FAULT_NETWORK ||
-		    (f->service != MODEL_ANY && f->service != ts))
-			continue;
-		if (f->has_latency)
-			*hop += dist_sample(&f->latency, g);
-		if (f->loss > 0 || f->bursty) {
-			/* TCP resends a lost segment after the retransmission
-			 * timeout, doubling it each time (RFC 6298); after 8
-			 * losses the hop is let through, as a sender's
-			 * patience is not what is modelled here. */
-			uint8_t *bad = &s->ge_bad[(size_t)i * s->nagents + from->id];
-			mesh_time rto = f->rto;
-			for (int k = 0; k < 8; k++) {
-				double p = f->loss;
-				if (f->bursty) {
-					/* Gilbert-Elliott: move between a good
-					 * and a bad state per transmission. */
-					if (*bad)
-						*bad = rng_uniform(g) >= f->ge_r;
-					else
-						*bad = rng_uniform(g) < f->ge_p;
-					p = *bad ? f->loss_bad : f->loss;
-				}
-				if (!(rng_uniform(g) < p))
-					break;
-				*hop += rto;
-				rto *= 2;
-				rec_fault_hit(s->env.rec, i);
-			}
-		}
+	enum netfault_verdict v =
+		netfault_hop(&s->nf, s->m, s->faults_on, s->env.rec, from->id,
+			     s->pod_service[from->pod], s->pod_service[dst->pod],
+			     m, &s->net[from->id], s->now + delay, 1, hop);
+	if (v == NETFAULT_PASS)
+		return 0;
+	if (v == NETFAULT_REFUSE) {
+		mesh_msg r;
+		mesh_time ct = netfault_refusal(s->m, m, dst->id, &r);
+		sim_event_post(s, from, &r, delay + ct);
 	}
-	return 0;
+	return 1;
 }
 
 static const mesh_env_ops sim_env_ops = {
@@ -346,11 +296,11 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 	s->pod_instance = calloc(s->nscs + 1, sizeof(uint32_t));
 	s->faults_on = calloc(m->nfaults + 1, 1);
 	s->crashes = calloc(s->ninst + 1, sizeof *s->crashes);
-	s->ge_bad = calloc((size_t)(m->nfaults + 1) * (s->nagents + 1), 1);
+	s->pauses = calloc(s->ninst + 1, sizeof *s->pauses);
 	if (!s->svcs || !s->scs || !s->clients || !s->agents || !s->net ||
 	    !s->topo_first || !s->topo_count || !s->topo_inbound ||
-	    !s->pod_service || !s->pod_instance || !s->faults_on || !s->ge_bad ||
-	    !s->crashes)
+	    !s->pod_service || !s->pod_instance || !s->faults_on ||
+	    !s->crashes || !s->pauses || netfault_init(&s->nf, m, s->nagents) < 0)
 		goto fail;
 	s->env.faults_on = s->faults_on;
 	s->topo.first = s->topo_first;
@@ -447,8 +397,9 @@ void sim_free(sim *s)
 	free(s->pod_service);
 	free(s->pod_instance);
 	free(s->faults_on);
-	free(s->ge_bad);
+	netfault_destroy(&s->nf);
 	free(s->crashes);
+	free(s->pauses);
 	free(s);
 }
 
@@ -475,18 +426,15 @@ mesh_time sim_now(const sim *s)
 
 /* Switch fault i on or off. Faults that live in the agents (delay, abort,
  * blackhole) and in the network are flags the agents and env_send read;
- * crashes and capacity drops act on the instances they target. */
+ * crashes, pauses and capacity drops act on the instances they target. */
 static void fault_switch(sim *s, uint32_t i, int on)
 {
 	const model *m = s->m;
 	const model_fault *f = &m->faults[i];
 	s->faults_on[i] = (uint8_t)on;
-	s->any_net_fault = 0;
-	for (uint32_t k = 0; k < m->nfaults; k++)
-		if (s->faults_on[k] && (m->faults[k].kind == FAULT_PARTITION ||
-					m->faults[k].kind == FAULT_NETWORK))
-			s->any_net_fault = 1;
-	if (f->kind != FAULT_CRASH && f->kind != FAULT_CAPACITY)
+	s->any_net_fault = netfault_any_on(m, s->faults_on);
+	if (f->kind != FAULT_CRASH && f->kind != FAULT_CAPACITY &&
+	    f->kind != FAULT_PAUSE)
 		return;
 	const model_service *ms = &m->services[f->service];
 	for (uint32_t j = 0; j < ms->replicas; j++) {
@@ -502,6 +450,22 @@ static void fault_switch(sim *s, uint32_t i, int on)
 			} else if (!on && --s->crashes[k] == 0) {
 				service_restart(&s->svcs[k]);
 				sidecar_app_down(&s->scs[k], 0);
+			}
+		} else if (f->kind == FAULT_PAUSE) {
+			/* Overlapping pauses: stopped from the first start to
+			 * the last end. Only the app stops (live mode sends
+			 * its process SIGSTOP): its sidecar, another process,
+			 * keeps forwarding to it. */
+			if (on) {
+				/* What the app holds now is stopped by this
+				 * fault, also when another one stopped it
+				 * first. */
+				for (uint32_t n = service_holding(&s->svcs[k]); n; n--)
+					rec_fault_hit(s->env.rec, i);
+				if (s->pauses[k]++ == 0)
+					service_pause(&s->svcs[k], 1);
+			} else if (--s->pauses[k] == 0) {
+				service_pause(&s->svcs[k], 0);
 			}
 		} else {
 			/* Overlapping capacity faults: the strongest of those on

@@ -2302,6 +2302,211 @@ START_TEST(test_faults_bad)
 }
 END_TEST
 
+/* ---- pause and bandwidth ---- */
+
+/* Services whose messages carry bodies: api's calls to db send 512 bytes,
+ * db answers 100, and the load client sends 64 to api. */
+#define BW_SVCS                                                             \
+	"'api': {'script': [{'call': {'service': 'db', 'size': 512}}],"     \
+	" 'versions': {'v1': {'replicas': 2}, 'v2': {}}},"                  \
+	" 'db': {'response_size': 100}, 'cache': {'latency': '1ms'}"
+#define BW_LOAD "{'to': 'api', 'rps': 10, 'request_size': 64}"
+
+START_TEST(test_faults_pause_bandwidth)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		BW_SVCS, BW_LOAD,
+		", 'faults': ["
+		" {'kind': 'pause', 'target': 'db', 'at': '1s', 'for': '2s'},"
+		" {'kind': 'pause', 'target': {'service': 'api', 'instance': 2},"
+		"  'at': '2s'},"
+		" {'kind': 'pause', 'target': {'service': 'api', 'version': 'v1'},"
+		"  'at': '2s', 'until': '3s'},"
+		" {'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 100,"
+		"  'at': '1s', 'for': '5s'},"
+		" {'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 1,"
+		"  'direction': 'request', 'source': 'api', 'at': '0'},"
+		" {'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 4294967295,"
+		"  'direction': 'response', 'source': 'api', 'at': '0'},"
+		" {'kind': 'bandwidth', 'target': 'api', 'limit_kbps': 8,"
+		"  'direction': 'both', 'source': 'clients', 'at': '0'},"
+		" {'kind': 'bandwidth', 'target': 'api', 'limit_kbps': 8,"
+		"  'direction': 'request', 'at': '0', 'label': 'thin pipe'},"
+		" {'kind': 'bandwidth', 'target': 'api', 'limit_kbps': 8,"
+		"  'direction': 'request', 'at': '0'},"
+		" {'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 8,"
+		"  'direction': 'response', 'at': '0'}"
+		"]",
+		&e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->nfaults, 10);
+	const model_fault *f = &m->faults[0];
+	ck_assert_int_eq(f->kind, FAULT_PAUSE);
+	ck_assert_uint_eq(f->service, (uint32_t)svc(m, "db"));
+	ck_assert_uint_eq(f->instance, MODEL_ANY);
+	ck_assert_uint_eq(f->version, MODEL_ANY);
+	ck_assert_uint_eq(f->start, 1 * MESH_S);
+	ck_assert_uint_eq(f->end, 3 * MESH_S);
+	ck_assert_str_eq(f->label, "pause db");
+	f = &m->faults[1];
+	ck_assert_uint_eq(f->instance, 2);
+	ck_assert_uint_eq(f->end, MESH_NEVER);
+	ck_assert_str_eq(f->label, "pause api[2]");
+	f = &m->faults[2];
+	ck_assert_uint_eq(f->version, 0);
+	ck_assert_str_eq(f->label, "pause api/v1");
+
+	f = &m->faults[3];
+	ck_assert_int_eq(f->kind, FAULT_BANDWIDTH);
+	ck_assert_uint_eq(f->service, (uint32_t)svc(m, "db"));
+	ck_assert_uint_eq(f->limit_kbps, 100);
+	ck_assert_uint_eq(f->bw_dirs, BW_REQUEST | BW_RESPONSE);
+	ck_assert_uint_eq(f->source, MODEL_ANY);
+	ck_assert_str_eq(f->label, "bandwidth 100 KiB/s db");
+	f = &m->faults[4];
+	ck_assert_uint_eq(f->limit_kbps, 1);
+	ck_assert_uint_eq(f->bw_dirs, BW_REQUEST);
+	ck_assert_uint_eq(f->source, (uint32_t)svc(m, "api"));
+	ck_assert_str_eq(f->label, "bandwidth 1 KiB/s api->db");
+	f = &m->faults[5];
+	ck_assert_uint_eq(f->limit_kbps, 4294967295u);
+	ck_assert_uint_eq(f->bw_dirs, BW_RESPONSE);
+	ck_assert_str_eq(f->label, "bandwidth 4294967295 KiB/s db->api");
+	f = &m->faults[6];
+	ck_assert_uint_eq(f->source, MODEL_CLIENTS);
+	ck_assert_uint_eq(f->bw_dirs, BW_REQUEST | BW_RESPONSE);
+	ck_assert_str_eq(f->label, "bandwidth 8 KiB/s clients<->api");
+	ck_assert_str_eq(m->faults[7].label, "thin pipe");
+	ck_assert_str_eq(m->faults[8].label, "bandwidth 8 KiB/s to api");
+	ck_assert_str_eq(m->faults[9].label, "bandwidth 8 KiB/s from db");
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_faults_pause_bandwidth_bad)
+{
+	static const struct {
+		const char *fault, *path, *what;
+	} cases[] = {
+		/* pause */
+		{"{'kind': 'pause', 'at': '1s'}", "t.json: faults[0].target: ",
+		 "expected the service a pause fault applies to, found nothing"},
+		{"{'kind': 'pause', 'target': 'web', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found \"web\""},
+		{"{'kind': 'pause', 'target': 'db', 'source': 'api', 'at': '1s'}",
+		 "t.json: faults[0].source: ",
+		 "unknown key \"source\" for a pause fault; expected one of: "
+		 "kind, at, for, until, label, description, target"},
+		{"{'kind': 'pause', 'target': 'db', 'percent': 50, 'at': '1s'}",
+		 "t.json: faults[0].percent: ", "for a pause fault"},
+		{"{'kind': 'pause', 'target': 'db', 'limit_kbps': 5, 'at': '1s'}",
+		 "t.json: faults[0].limit_kbps: ", "for a pause fault"},
+		{"{'kind': 'pause', 'target': {'service': 'api', 'instance': 3},"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].target.instance: ",
+		 "from 0 to 2 (api has 3 replicas), found 3"},
+		{"{'kind': 'pause', 'target': 'db', 'at': '1s', 'fro': '1s'}",
+		 "t.json: faults[0].fro: ", "did you mean \"for\""},
+		{"{'kind': 'paus', 'target': 'db', 'at': '1s'}",
+		 "t.json: faults[0].kind: ", "\"pause\", \"bandwidth\", found \"paus\""},
+		/* bandwidth */
+		{"{'kind': 'bandwidth', 'target': 'db', 'at': '1s'}",
+		 "t.json: faults[0].limit_kbps: ",
+		 "expected the limit in KiB per second, an integer from 1 to "
+		 "4294967295 (Envoy's limit_kbps: 1 is 1024 bytes a second), "
+		 "found nothing"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 0, 'at': '1s'}",
+		 "t.json: faults[0].limit_kbps: ", "found 0"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 1.5,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].limit_kbps: ", "found 1.5"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': '100',"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].limit_kbps: ", "found \"100\""},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 4294967296,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].limit_kbps: ", "found 4294967296"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kpbs': 100,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].limit_kpbs: ", "did you mean \"limit_kbps\""},
+		{"{'kind': 'bandwidth', 'limit_kbps': 100, 'at': '1s'}",
+		 "t.json: faults[0].target: ",
+		 "the service a bandwidth fault applies to, found nothing"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 100,"
+		 " 'direction': 'one-way', 'at': '1s'}",
+		 "t.json: faults[0].direction: ",
+		 "expected \"request\", \"response\" or \"both\" (Envoy's "
+		 "enable_mode REQUEST, RESPONSE, REQUEST_AND_RESPONSE), found "
+		 "\"one-way\""},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 100,"
+		 " 'direction': 5, 'at': '1s'}",
+		 "t.json: faults[0].direction: ", "found 5"},
+		{"{'kind': 'bandwidth', 'target': {'service': 'api',"
+		 " 'version': 'v2'}, 'limit_kbps': 100, 'at': '1s'}",
+		 "t.json: faults[0].target: ",
+		 "expected a whole service for a bandwidth fault (its links carry "
+		 "the traffic of every instance, like Envoy's filter on a route), "
+		 "found a target version"},
+		{"{'kind': 'bandwidth', 'target': {'service': 'api',"
+		 " 'instance': 0}, 'limit_kbps': 100, 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found a target instance"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 100,"
+		 " 'source': 'web', 'at': '1s'}",
+		 "t.json: faults[0].source: ", "found \"web\""},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 100,"
+		 " 'latency': '1ms', 'at': '1s'}",
+		 "t.json: faults[0].latency: ",
+		 "unknown key \"latency\" for a bandwidth fault; expected one of: "
+		 "kind, at, for, until, label, description, target, source, "
+		 "limit_kbps, direction"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 100,"
+		 " 'percent': 5, 'at': '1s'}",
+		 "t.json: faults[0].percent: ", "for a bandwidth fault"},
+		/* No body to slow: cache answers nothing and gets no calls; db
+		 * gets bodies from api only; clients send api bodies, but api
+		 * answers none. */
+		{"{'kind': 'bandwidth', 'target': 'cache', 'limit_kbps': 100,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0]: ",
+		 "expected traffic with a body for the bandwidth limit to slow, "
+		 "found none (it limits body bytes, as Envoy's filter does): give "
+		 "cache a \"response_size\", or its callers' calls a \"size\" "
+		 "(a load client's \"request_size\")"},
+		{"{'kind': 'bandwidth', 'target': 'db', 'limit_kbps': 100,"
+		 " 'direction': 'request', 'source': 'clients', 'at': '1s'}",
+		 "t.json: faults[0]: ", "expected traffic with a body"},
+		{"{'kind': 'bandwidth', 'target': 'api', 'limit_kbps': 100,"
+		 " 'direction': 'response', 'at': '1s'}",
+		 "t.json: faults[0]: ", "give api a \"response_size\""},
+		/* The partition's direction keeps its own values. */
+		{"{'kind': 'partition', 'between': [['api'], ['db']],"
+		 " 'direction': 'request', 'at': '1s'}",
+		 "t.json: faults[0].direction: ",
+		 "expected \"both\" or \"one-way\", found \"request\""},
+		{"{'kind': 'network', 'loss': 0.1, 'limit_kbps': 5, 'at': '1s'}",
+		 "t.json: faults[0].limit_kbps: ", "for a network fault"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char extra[1024];
+		snprintf(extra, sizeof extra, ", 'faults': [%s]", cases[i].fault);
+		check_rejected(BW_SVCS, BW_LOAD, extra, cases[i].path,
+			       cases[i].what);
+	}
+	/* A client's request_size alone is enough for requests into api. */
+	scn_errors e = {0};
+	model *m = load_scn(BW_SVCS, BW_LOAD,
+			    ", 'faults': [{'kind': 'bandwidth', 'target': 'api',"
+			    " 'limit_kbps': 10, 'direction': 'request',"
+			    " 'source': 'clients', 'at': '1s'}]",
+			    &e);
+	ck_assert_loaded(m, &e);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
 /* ---- new objectives ---- */
 
 START_TEST(test_expect_new)
@@ -2501,6 +2706,8 @@ Suite *scenario_suite(void)
 	tc = tcase_create("faults");
 	tcase_add_test(tc, test_faults_kinds);
 	tcase_add_test(tc, test_faults_bad);
+	tcase_add_test(tc, test_faults_pause_bandwidth);
+	tcase_add_test(tc, test_faults_pause_bandwidth_bad);
 	tcase_add_test(tc, test_expect_new);
 	suite_add_tcase(s, tc);
 

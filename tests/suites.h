@@ -15,5 +15,9 @@ Suite *golden_suite(void);
 Suite *policy_suite(void);
 Suite *junit_suite(void);
 Suite *diff_suite(void);
+Suite *live_http_suite(void);
+Suite *rec_json_suite(void);
+Suite *live_suite(void);
+Suite *fault_kinds_suite(void);
 
 #endif

@@ -1,0 +1,748 @@
+/*
+ * live_agent.c - one live agent process: an app, a sidecar or the load
+ * clients, hosted on libevent by live_env.c, with its admin endpoint.
+ *
+ *   meshsim agent app|sidecar|load FILE --net B [--pod P] [--seed N]
+ *                 [--duration D] [--app HOST:PORT]
+ *
+ * The process loads the same scenario file as the orchestrator, so model
+ * indexes (services, routes, faults) agree between all processes. It
+ * serves until SIGTERM, SIGINT or POST /quit. Its admin endpoint is bound
+ * to its pod's loopback address only (see live.h for the API).
+ */
+#define _GNU_SOURCE /* prctl */
+#include "live_agent.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "client.h"
+#include "live_env.h"
+#include "live_http.h"
+#include "rec.h"
+#include "rec_json.h"
+#include "scenario.h"
+#include "service.h"
+#include "sidecar.h"
+
+struct live_proc {
+	enum live_kind kind;
+	model *m;
+	const live_topo *tp;
+	mesh_topo mtopo;
+	uint32_t pod;
+	char ip[16];
+	char name[128];
+	rec *r;
+	uint8_t *faults_on;
+	struct event_base *base;
+	live_host *host;
+	lh_server *admin;
+	service_agent svc;
+	sidecar sc;
+	client_agent *clients;
+	int has_svc, has_sc;
+	dist zero;
+	struct event *start_ev;
+	int started;
+};
+
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: meshsim agent app|sidecar|load FILE --net B [--pod P]\n"
+		"                     [--seed N] [--duration D] [--app HOST:PORT]\n"
+		"  One live-mode process; `meshsim run --live FILE` starts them.\n");
+	return 2;
+}
+
+/* ---- the admin endpoint ---- */
+
+static const char *query_arg(const char *target, const char *key, char *buf,
+			     size_t len)
+{
+	const char *q = strchr(target, '?');
+	size_t kl = strlen(key);
+	while (q && *q) {
+		q++;
+		if (!strncmp(q, key, kl) && q[kl] == '=') {
+			size_t n = strcspn(q + kl + 1, "&");
+			if (n >= len)
+				n = len - 1;
+			memcpy(buf, q + kl + 1, n);
+			buf[n] = 0;
+			return buf;
+		}
+		q = strchr(q, '&');
+	}
+	return NULL;
+}
+
+static int path_is(const char *target, const char *path)
+{
+	size_t n = strlen(path);
+	return !strncmp(target, path, n) && (target[n] == 0 || target[n] == '?');
+}
+
+static void reply_text(lh_sx *x, int status, const char *text)
+{
+	lh_sx_respond_simple(x, status, "text/plain", text, strlen(text), NULL);
+}
+
+/* An app applies the faults that act on the app itself, as the simulator
+ * does: capacity (the strongest of those on that aim at it) and pause.
+ * A pause is real too (the orchestrator sends SIGSTOP after this and
+ * SIGCONT before the fault ends); freezing the agent's work here makes
+ * work in progress end at resume plus the time it had left, as in the
+ * simulator, instead of all at once when the process wakes up. */
+static void apply_app_faults(live_proc *p, uint32_t changed)
+{
+	if (!p->has_svc)
+		return;
+	const model *m = p->m;
+	uint32_t s = p->tp->pod_service[p->pod];
+	uint32_t i = p->pod - p->tp->first[s];
+	double slow = 1.0;
+	uint32_t removed = 0;
+	int paused = 0;
+	for (uint32_t k = 0; k < m->nfaults; k++) {
+		const model_fault *f = &m->faults[k];
+		if (!p->faults_on[k] || !model_fault_targets(m, f, s, i))
+			continue;
+		if (f->kind == FAULT_PAUSE)
+			paused = 1;
+		if (f->kind != FAULT_CAPACITY)
+			continue;
+		if (f->slowdown > slow)
+			slow = f->slowdown;
+		if (f->workers_removed > removed)
+			removed = f->workers_removed;
+	}
+	service_set_capacity(&p->svc, slow, removed);
+	const model_fault *f = changed < m->nfaults ? &m->faults[changed] : NULL;
+	if (f && f->kind == FAULT_PAUSE && p->faults_on[changed] &&
+	    model_fault_targets(m, f, s, i)) {
+		/* The requests it holds as this pause starts are its hits. */
+		p->r->fault_hits[changed] += service_holding(&p->svc);
+	}
+	service_pause(&p->svc, paused);
+}
+
+static void start_agents(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	live_proc *p = arg;
+	if (p->has_svc && p->svc.base.ops->start)
+		p->svc.base.ops->start(&p->svc.base);
+	if (p->has_sc && p->sc.base.ops->start)
+		p->sc.base.ops->start(&p->sc.base);
+	for (uint32_t c = 0; p->clients && c < p->m->nclients; c++)
+		p->clients[c].base.ops->start(&p->clients[c].base);
+}
+
+static int admin_start(live_proc *p, const char *target, lh_sx *x)
+{
+	char buf[32];
+	if (p->started) {
+		reply_text(x, 409, "already started\n");
+		return 0;
+	}
+	if (!query_arg(target, "t0", buf, sizeof buf)) {
+		reply_text(x, 400, "POST /start?t0=NS: t0 (CLOCK_MONOTONIC ns) is missing\n");
+		return 0;
+	}
+	live_proc_start(p, strtoull(buf, NULL, 10));
+	reply_text(x, 200, "started\n");
+	return 0;
+}
+
+static void admin_faults(live_proc *p, const char *target, lh_sx *x)
+{
+	char id[32], on[8];
+	if (!query_arg(target, "id", id, sizeof id) ||
+	    !query_arg(target, "on", on, sizeof on)) {
+		reply_text(x, 400, "POST /faults?id=I&on=0|1: id and on are required\n");
+		return;
+	}
+	char *end;
+	unsigned long i = strtoul(id, &end, 10);
+	if (*end || i >= p->m->nfaults || (strcmp(on, "0") && strcmp(on, "1"))) {
+		char msg[160];
+		snprintf(msg, sizeof msg,
+			 "POST /faults: expected id in 0..%u and on 0 or 1, found id=%s on=%s\n",
+			 p->m->nfaults ? p->m->nfaults - 1 : 0, id, on);
+		reply_text(x, 400, msg);
+		return;
+	}
+	live_proc_set_fault(p, (uint32_t)i, on[0] == '1');
+	reply_text(x, 200, "ok\n");
+}
+
+/* POST /weights {"service": S, "rule": R, "weights": {"v1": 90, ...}}:
+ * rewrite the split weights the sidecar reads for every new request. */
+static void admin_weights(live_proc *p, lh_sx *x, struct evbuffer *body)
+{
+	char msg[256];
+	size_t len = evbuffer_get_length(body);
+	char *text = malloc(len + 1);
+	if (!text) {
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	evbuffer_remove(body, text, len);
+	text[len] = 0;
+	json_error_t je;
+	json_t *j = json_loads(text, 0, &je);
+	free(text);
+	const char *svc_name = j ? json_string_value(json_object_get(j, "service")) : NULL;
+	json_t *jr = j ? json_object_get(j, "rule") : NULL;
+	json_t *jw = j ? json_object_get(j, "weights") : NULL;
+	if (!j || !svc_name || !json_is_integer(jr) || !json_is_object(jw)) {
+		snprintf(msg, sizeof msg,
+			 "POST /weights: expected {\"service\": S, \"rule\": R, "
+			 "\"weights\": {VERSION: W}}, found %s\n",
+			 j ? "another shape" : je.text);
+		json_decref(j);
+		reply_text(x, 400, msg);
+		return;
+	}
+	model_service *s = NULL;
+	for (uint32_t k = 0; k < p->m->nservices; k++)
+		if (!strcmp(p->m->services[k].name, svc_name))
+			s = &p->m->services[k];
+	json_int_t ri = json_integer_value(jr);
+	if (!s || ri < 0 || (uint64_t)ri >= s->policy.nrules ||
+	    !s->policy.rules[ri].nsplits) {
+		snprintf(msg, sizeof msg,
+			 "POST /weights: service %s has no route rule %lld with a split\n",
+			 svc_name, (long long)ri);
+		json_decref(j);
+		reply_text(x, 404, msg);
+		return;
+	}
+	model_rule *rule = &s->policy.rules[ri];
+	const char *vname;
+	json_t *val;
+	/* Check every name first: a bad request changes nothing. */
+	json_object_foreach(jw, vname, val) {
+		int found = 0;
+		for (uint32_t k = 0; k < rule->nsplits; k++)
+			if (!strcmp(s->versions[rule->splits[k].version].name, vname))
+				found = 1;
+		if (!found || !json_is_number(val) || json_number_value(val) < 0) {
+			snprintf(msg, sizeof msg,
+				 "POST /weights: weights.%s: expected a version of the "
+				 "rule's split with a weight >= 0\n", vname);
+			json_decref(j);
+			reply_text(x, 400, msg);
+			return;
+		}
+	}
+	json_object_foreach(jw, vname, val)
+		for (uint32_t k = 0; k < rule->nsplits; k++)
+			if (!strcmp(s->versions[rule->splits[k].version].name, vname))
+				rule->splits[k].weight = json_number_value(val);
+	json_decref(j);
+	reply_text(x, 200, "ok\n");
+}
+
+static void admin_metrics(live_proc *p, lh_sx *x)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	char labels[160];
+	snprintf(labels, sizeof labels, "pod=\"%s\"", p->name);
+	int bad = rec_prometheus(p->r, f, labels) < 0;
+	live_host_stats st;
+	live_host_stats_get(p->host, &st);
+	fprintf(f,
+		"# HELP meshsim_host_requests_in_total HTTP requests received by this process.\n"
+		"# TYPE meshsim_host_requests_in_total counter\n"
+		"meshsim_host_requests_in_total{%s} %llu\n"
+		"# HELP meshsim_host_requests_out_total HTTP requests sent by this process.\n"
+		"# TYPE meshsim_host_requests_out_total counter\n"
+		"meshsim_host_requests_out_total{%s} %llu\n"
+		"# HELP meshsim_host_no_route_total Requests answered 404 (no such service and path).\n"
+		"# TYPE meshsim_host_no_route_total counter\n"
+		"meshsim_host_no_route_total{%s} %llu\n"
+		"# HELP meshsim_host_upstream_cx_connect_fail_total Upstream connections that failed.\n"
+		"# TYPE meshsim_host_upstream_cx_connect_fail_total counter\n"
+		"meshsim_host_upstream_cx_connect_fail_total{%s} %llu\n"
+		"# HELP meshsim_host_upstream_rq_reset_total Upstream requests reset before their answer ended.\n"
+		"# TYPE meshsim_host_upstream_rq_reset_total counter\n"
+		"meshsim_host_upstream_rq_reset_total{%s} %llu\n"
+		"# HELP meshsim_host_downstream_rq_abort_total Downstream requests whose caller went away.\n"
+		"# TYPE meshsim_host_downstream_rq_abort_total counter\n"
+		"meshsim_host_downstream_rq_abort_total{%s} %llu\n"
+		"# HELP meshsim_host_connections Open connections, downstream and upstream.\n"
+		"# TYPE meshsim_host_connections gauge\n"
+		"meshsim_host_connections{%s,side=\"downstream\"} %u\n"
+		"meshsim_host_connections{%s,side=\"upstream\"} %u\n",
+		labels, (unsigned long long)st.requests_in, labels,
+		(unsigned long long)st.requests_out, labels,
+		(unsigned long long)st.no_route, labels,
+		(unsigned long long)st.upstream_connect_fail, labels,
+		(unsigned long long)st.upstream_reset, labels,
+		(unsigned long long)st.downstream_abort, labels, st.connections_in,
+		labels, st.connections_out);
+	if (fclose(f) != 0 || bad)
+		reply_text(x, 503, "metrics: out of memory\n");
+	else
+		lh_sx_respond_simple(x, 200, REC_PROMETHEUS_CONTENT_TYPE, buf, len, NULL);
+	free(buf);
+}
+
+static void admin_snapshot(live_proc *p, lh_sx *x)
+{
+	mesh_env *env = live_host_env(p->host);
+	mesh_time now = env->ops->now(env);
+	/* The load process knows what is still in flight at the end: the
+	 * cross-check that no request was lost. */
+	live_proc_end(p);
+	live_host_stats st;
+	live_host_stats_get(p->host, &st);
+	json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+			      "pod", (json_int_t)p->pod, "name", p->name, "kind",
+			      p->kind == LIVE_APP ? "app" : p->kind == LIVE_SIDECAR ? "sidecar" : "load",
+			      "pid", (json_int_t)getpid(),
+			      "rec", rec_snapshot(p->r, now),
+			      "host",
+			      "requests_in", (json_int_t)st.requests_in,
+			      "requests_out", (json_int_t)st.requests_out,
+			      "no_route", (json_int_t)st.no_route,
+			      "upstream_connect_fail", (json_int_t)st.upstream_connect_fail,
+			      "upstream_reset", (json_int_t)st.upstream_reset,
+			      "downstream_abort", (json_int_t)st.downstream_abort,
+			      "exchanges_open", (json_int_t)st.exchanges_open,
+			      "timers_open", (json_int_t)st.timers_open);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text) {
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	lh_sx_respond_simple(x, 200, "application/json", text, strlen(text), NULL);
+	free(text);
+}
+
+static void admin_route(live_proc *p, lh_sx *x, const char *method,
+			const char *target, struct evbuffer *body)
+{
+	int post = !strcmp(method, "POST");
+	if (path_is(target, "/ready"))
+		reply_text(x, 200, "ready\n");
+	else if (path_is(target, "/metrics"))
+		admin_metrics(p, x);
+	else if (path_is(target, "/snapshot"))
+		admin_snapshot(p, x);
+	else if (post && path_is(target, "/start"))
+		admin_start(p, target, x);
+	else if (post && path_is(target, "/faults"))
+		admin_faults(p, target, x);
+	else if (post && path_is(target, "/weights"))
+		admin_weights(p, x, body);
+	else if (post && path_is(target, "/quit")) {
+		reply_text(x, 200, "bye\n");
+		event_base_loopexit(p->base, NULL);
+	} else {
+		reply_text(x, 404,
+			   "admin: GET /ready /metrics /snapshot; POST /start?t0= "
+			   "/faults?id=&on= /weights /quit\n");
+	}
+}
+
+/* The admin endpoint reads a request's (small) body before it acts. */
+typedef struct admin_req {
+	char method[16];
+	char *target;
+	struct evbuffer *body;
+} admin_req;
+
+static void admin_req_free(admin_req *q)
+{
+	free(q->target);
+	if (q->body)
+		evbuffer_free(q->body);
+	free(q);
+}
+
+static void admin_on_request(void *arg, lh_sx *x, const lh_head *head)
+{
+	(void)arg;
+	admin_req *q = calloc(1, sizeof *q);
+	if (q) {
+		q->target = strdup(head->target ? head->target : "/");
+		q->body = evbuffer_new();
+	}
+	if (!q || !q->target || !q->body) {
+		if (q)
+			admin_req_free(q);
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	snprintf(q->method, sizeof q->method, "%s", head->method);
+	lh_sx_set_data(x, q);
+}
+
+static void admin_on_body(void *arg, lh_sx *x, struct evbuffer *chunk)
+{
+	(void)arg;
+	admin_req *q = lh_sx_data(x);
+	if (q && evbuffer_get_length(q->body) < (1u << 20))
+		evbuffer_add_buffer(q->body, chunk);
+}
+
+static void admin_on_body_end(void *arg, lh_sx *x)
+{
+	live_proc *p = arg;
+	admin_req *q = lh_sx_data(x);
+	if (!q)
+		return;
+	lh_sx_set_data(x, NULL);
+	admin_route(p, x, q->method, q->target, q->body);
+	admin_req_free(q);
+}
+
+static void admin_on_abort(void *arg, lh_sx *x)
+{
+	(void)arg;
+	admin_req *q = lh_sx_data(x);
+	if (q)
+		admin_req_free(q);
+}
+
+static const lh_server_cbs admin_cbs = {
+	.on_request = admin_on_request,
+	.on_body = admin_on_body,
+	.on_body_end = admin_on_body_end,
+	.on_abort = admin_on_abort,
+};
+
+/* ---- setting up ---- */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopexit(((live_proc *)arg)->base, NULL);
+}
+
+static int setup(live_proc *p, const char *app_addr, char *err, size_t n)
+{
+	const model *m = p->m;
+	mesh_env *env = live_host_env(p->host);
+	uint64_t seed = m->seed;
+	char stream[300];
+	if (p->kind == LIVE_APP || p->kind == LIVE_SIDECAR) {
+		if (p->pod >= p->tp->ninst + m->nclients ||
+		    (p->kind == LIVE_APP && p->pod >= p->tp->ninst)) {
+			snprintf(err, n, "--pod %u: no such %s pod (the scenario has %u instances and %u clients)",
+				 p->pod, p->kind == LIVE_APP ? "app" : "sidecar",
+				 p->tp->ninst, m->nclients);
+			return -1;
+		}
+	}
+	uint32_t k = p->pod;
+	if (p->kind == LIVE_APP) {
+		uint32_t s = p->tp->pod_service[k];
+		const model_service *ms = &m->services[s];
+		uint32_t i = k - p->tp->first[s];
+		uint32_t v = model_version_of(ms, i);
+		snprintf(stream, sizeof stream, "service/%s/%u", ms->name, i);
+		service_init(&p->svc, env, 2 * k, k, ms, i, &ms->versions[v].b,
+			     2 * k + 1, rec_inst(p->r, s, i), seed, stream);
+		p->has_svc = 1;
+		live_host_add(p->host, &p->svc.base);
+		if (live_host_listen(p->host, &p->svc.base, LIVE_L_APP, p->ip,
+				     LIVE_PORT_APP, err, n) < 0)
+			return -1;
+	} else if (p->kind == LIVE_SIDECAR) {
+		/* The proxy's own cost is real here: no modelled latency. */
+		uint32_t s = k < p->tp->ninst ? p->tp->pod_service[k] : MODEL_CLIENTS;
+		uint32_t i = k < p->tp->ninst ? k - p->tp->first[s] : k - p->tp->ninst;
+		if (s == MODEL_CLIENTS)
+			snprintf(stream, sizeof stream, "sidecar/client/%s", m->clients[i].name);
+		else
+			snprintf(stream, sizeof stream, "sidecar/%s/%u", m->services[s].name, i);
+		if (sidecar_init(&p->sc, env, 2 * k + 1, k, 2 * k, s, i, &p->zero,
+				 &p->mtopo, m->nservices, seed, stream) < 0) {
+			snprintf(err, n, "out of memory");
+			return -1;
+		}
+		p->has_sc = 1;
+		live_host_add(p->host, &p->sc.base);
+		if (app_addr) {
+			char host[64];
+			const char *colon = strrchr(app_addr, ':');
+			if (!colon || colon == app_addr || (size_t)(colon - app_addr) >= sizeof host) {
+				snprintf(err, n, "--app %s: expected HOST:PORT", app_addr);
+				return -1;
+			}
+			memcpy(host, app_addr, (size_t)(colon - app_addr));
+			host[colon - app_addr] = 0;
+			live_host_set_app_addr(p->host, host, (uint16_t)atoi(colon + 1));
+		}
+		if (live_host_listen(p->host, &p->sc.base, LIVE_L_OUTBOUND, p->ip,
+				     LIVE_PORT_OUTBOUND, err, n) < 0)
+			return -1;
+		if (s != MODEL_CLIENTS &&
+		    live_host_listen(p->host, &p->sc.base, LIVE_L_INBOUND, p->ip,
+				     LIVE_PORT_INBOUND, err, n) < 0)
+			return -1;
+	} else {
+		p->clients = calloc(m->nclients ? m->nclients : 1, sizeof *p->clients);
+		if (!p->clients) {
+			snprintf(err, n, "out of memory");
+			return -1;
+		}
+		for (uint32_t c = 0; c < m->nclients; c++) {
+			uint32_t kc = p->tp->ninst + c;
+			snprintf(stream, sizeof stream, "client/%s", m->clients[c].name);
+			client_init(&p->clients[c], env, 2 * kc, kc, &m->clients[c], c,
+				    2 * kc + 1, m->duration, seed, stream);
+			live_host_add(p->host, &p->clients[c].base);
+		}
+	}
+	uint16_t aport = p->kind == LIVE_SIDECAR ? LIVE_PORT_ADMIN : LIVE_PORT_APP_ADMIN;
+	p->admin = lh_server_new(p->base, p->ip, aport, &admin_cbs, p, err, n);
+	return p->admin ? 0 : -1;
+}
+
+live_proc *live_proc_new(struct event_base *base, enum live_kind kind,
+			model *m, const live_topo *t, uint32_t pod, rec *r,
+			uint8_t *faults_on, const char *app_addr, char *err,
+			size_t errlen)
+{
+	live_proc *p = calloc(1, sizeof *p);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->kind = kind;
+	p->m = m;
+	p->tp = t;
+	p->base = base;
+	p->r = r;
+	p->faults_on = faults_on;
+	p->pod = kind == LIVE_LOAD ? t->npods - 1 : pod;
+	live_pod_ip(t, p->pod, p->ip);
+	live_pod_name(t, p->pod, p->name, sizeof p->name);
+	p->mtopo.first = t->first;
+	p->mtopo.count = t->count;
+	p->mtopo.inbound = t->inbound;
+	p->zero.kind = DIST_CONSTANT;
+	p->host = live_host_new(base, t, p->pod, r, faults_on);
+	if (!p->host) {
+		snprintf(err, errlen, "out of memory");
+		live_proc_free(p);
+		return NULL;
+	}
+	if (setup(p, app_addr, err, errlen) < 0) {
+		live_proc_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void live_proc_start(live_proc *p, uint64_t t0)
+{
+	uint64_t now = live_monotonic_ns();
+	live_host_set_t0(p->host, t0);
+	p->started = 1;
+	uint64_t wait = t0 > now ? t0 - now : 0;
+	struct timeval tv = {.tv_sec = (time_t)(wait / 1000000000ull),
+			     .tv_usec = (suseconds_t)(wait % 1000000000ull / 1000)};
+	if (!p->start_ev)
+		p->start_ev = evtimer_new(p->base, start_agents, p);
+	if (p->start_ev)
+		evtimer_add(p->start_ev, &tv);
+}
+
+int live_proc_set_fault(live_proc *p, uint32_t i, int on)
+{
+	if (i >= p->m->nfaults)
+		return -1;
+	p->faults_on[i] = (uint8_t)(on != 0);
+	apply_app_faults(p, i);
+	live_host_faults_changed(p->host);
+	return 0;
+}
+
+live_host *live_proc_host(live_proc *p)
+{
+	return p->host;
+}
+
+void live_proc_end(live_proc *p)
+{
+	if (!p->clients)
+		return;
+	p->r->overall.live_at_end = 0;
+	for (uint32_t c = 0; c < p->m->nclients; c++) {
+		p->r->clients[c].live_at_end = client_in_flight(&p->clients[c]);
+		p->r->overall.live_at_end += p->r->clients[c].live_at_end;
+	}
+}
+
+void live_proc_free(live_proc *p)
+{
+	if (!p)
+		return;
+	if (p->start_ev)
+		event_free(p->start_ev);
+	if (p->admin)
+		lh_server_free(p->admin);
+	live_host_free(p->host);
+	if (p->has_svc)
+		service_destroy(&p->svc);
+	if (p->has_sc)
+		sidecar_destroy(&p->sc);
+	if (p->clients)
+		for (uint32_t c = 0; c < p->m->nclients; c++)
+			client_destroy(&p->clients[c]);
+	free(p->clients);
+	free(p);
+}
+
+int live_agent_main(int argc, char **argv)
+{
+	if (argc < 3)
+		return usage();
+	enum live_kind kind;
+	if (!strcmp(argv[1], "app"))
+		kind = LIVE_APP;
+	else if (!strcmp(argv[1], "sidecar"))
+		kind = LIVE_SIDECAR;
+	else if (!strcmp(argv[1], "load"))
+		kind = LIVE_LOAD;
+	else
+		return usage();
+	const char *file = argv[2], *app_addr = NULL;
+	long net = -1, pod = -1;
+	int has_seed = 0;
+	uint64_t seed = 0;
+	mesh_time duration = 0;
+	for (int i = 3; i < argc; i += 2) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			return usage();
+		if (!strcmp(a, "--net")) {
+			net = strtol(v, NULL, 10);
+		} else if (!strcmp(a, "--pod")) {
+			pod = strtol(v, NULL, 10);
+		} else if (!strcmp(a, "--seed")) {
+			seed = strtoull(v, NULL, 10);
+			has_seed = 1;
+		} else if (!strcmp(a, "--duration")) {
+			if (scn_parse_duration(v, &duration) < 0) {
+				fprintf(stderr, "meshsim agent: --duration %s: expected a duration such as 30s\n", v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--app")) {
+			app_addr = v;
+		} else {
+			return usage();
+		}
+	}
+	if (net < 1 || net > 254 || (kind != LIVE_LOAD && pod < 0)) {
+		fprintf(stderr, "meshsim agent: --net B (1..254) is required, and --pod P for an app or a sidecar\n");
+		return 2;
+	}
+	/* Die with the orchestrator, even if it is killed. The orchestrator
+	 * sets SIGKILL between fork and exec; a manual start gets SIGTERM. */
+	int pdeath = 0;
+	if (prctl(PR_GET_PDEATHSIG, &pdeath) == 0 && pdeath == 0)
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+
+	scn_errors e = {0};
+	model *m = scn_load_file(file, &e);
+	if (!m) {
+		for (size_t i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.msg[i]);
+		scn_errors_free(&e);
+		return 2;
+	}
+	if (has_seed)
+		m->seed = seed;
+	if (duration)
+		m->duration = duration;
+	int status = 1;
+	char err[512] = "out of memory";
+	live_topo topo = {0};
+	rec *r = NULL;
+	uint8_t *faults_on = NULL;
+	struct event_base *base = NULL;
+	live_proc *p = NULL;
+	struct event *sigs[3] = {NULL, NULL, NULL};
+	if (live_topo_init(&topo, m, (unsigned)net) < 0)
+		goto out;
+	if (kind != LIVE_LOAD && (unsigned long)pod >= topo.npods - 1) {
+		snprintf(err, sizeof err, "--pod %ld: the scenario has pods 0..%u",
+			 pod, topo.npods - 2);
+		status = 2;
+		goto out;
+	}
+	r = rec_new(m);
+	faults_on = calloc(m->nfaults + 1, 1);
+	struct event_config *cfg = event_config_new();
+	if (cfg) {
+		/* Timers to the microsecond (timerfd), not epoll's milliseconds:
+		 * service times of a few ms must not be rounded up. */
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+		base = event_base_new_with_config(cfg);
+		event_config_free(cfg);
+	}
+	if (!r || !faults_on || !base)
+		goto out;
+	rec_keep_seconds(r);
+	p = live_proc_new(base, kind, m, &topo, (uint32_t)pod, r, faults_on,
+			  app_addr, err, sizeof err);
+	if (!p)
+		goto out;
+	int signo[3] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(base, signo[i], on_signal, p);
+		if (sigs[i])
+			event_add(sigs[i], NULL);
+	}
+	fprintf(stderr, "meshsim agent %s %s: ready on %s (pid %d)\n", argv[1],
+		p->name, p->ip, (int)getpid());
+	event_base_dispatch(base);
+	status = 0;
+out:
+	if (status)
+		fprintf(stderr, "meshsim agent %s: %s\n", argv[1], err);
+	for (int i = 0; i < 3; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	live_proc_free(p);
+	/* libevent frees bufferevents through finalizers that run in the
+	 * loop: one more turn lets them run before the base goes. */
+	if (base) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		event_base_free(base);
+	}
+	rec_free(r);
+	free(faults_on);
+	live_topo_destroy(&topo);
+	model_free(m);
+	return status;
+}

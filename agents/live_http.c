@@ -1,0 +1,2522 @@
+/*
+ * live_http.c - HTTP/1.1 servers and pooled clients for live mode (the
+ * contract is in live_http.h).
+ *
+ * How a message is read. http-parser runs in place over the first
+ * contiguous extent of a bufferevent's input. Its callbacks only record:
+ * head bytes go to a per-connection scratch buffer (no malloc per header),
+ * body bytes are noted as (offset, length) ranges of the extent, and the
+ * parser pauses at the end of a head and at the end of a message. Once it
+ * returns, the recorded ranges are moved out of the input into a chunk
+ * buffer (evbuffer_remove_buffer: whole chains change hands, at most the
+ * first one is copied) that on_body receives, and the parsed bytes are
+ * drained. No user callback runs inside http_parser_execute, so a callback
+ * may free its exchange, its connection or the whole server safely.
+ *
+ * Pipelining: a server connection serves one exchange at a time. When a
+ * request has been read whole but its response has not ended, parsing
+ * stops; what the client sent next waits in the input buffer (reading
+ * stays on up to LH_READ_AHEAD, so a close or reset is still seen) and is
+ * parsed once the response ends. Responses therefore leave in request
+ * order with no queue, and the exchange struct is part of the connection
+ * (no malloc per request). A response that ends before its request body
+ * has arrived makes the rest of the body be read and dropped, as nginx
+ * does, before the next request is read.
+ *
+ * Throughput: libevent 2.1 reads 4 KB per readiness event; lh_read_more
+ * tops the input up with one larger readv, which made a relayed body 7x
+ * faster (see there).
+ *
+ * Re-entrancy: every libevent callback brackets its work with a busy count
+ * on the connection and on its server or pool. Closing a busy connection
+ * (or freeing a busy server or pool) only marks it; the outermost callback
+ * frees it on the way out. And no API function calls a callback of its
+ * own caller before returning: work that would (parsing the next
+ * pipelined request, an error found while starting a request) is handed
+ * to the event loop.
+ */
+#include "live_http.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include <http_parser.h>
+
+#define LH_HIGH ((size_t)LH_HIGH_MARK)
+#define LH_LOW ((size_t)LH_LOW_MARK)
+/* Bytes of a head we keep (request-target, header names and values). A
+ * longer head is answered 431, as nginx answers one that overflows its
+ * large_client_header_buffers. */
+#define LH_MAX_HEAD (64u * 1024)
+/* Input read ahead of a parser that waits (a pipelined request behind a
+ * response in progress, or a caller that paused reading). */
+#define LH_READ_AHEAD (256u * 1024)
+/* Body ranges one parser pass may record before it pauses. */
+#define LH_NRANGES 32
+/* Body bytes kept so that a request can be sent again when its reused
+ * connection turns out closed; a longer body makes the request ineligible,
+ * as Envoy stops buffering for retries past its per-request limit. */
+#define LH_RESEND_MAX (64u * 1024)
+/* How long a server connection that is closing waits for the client's
+ * FIN after its own (RFC 9112 9.6: closing at once, with request bytes
+ * still unread, would turn into a reset that can destroy the response). */
+#define LH_LINGER_MS 2000
+/* Finished client exchanges kept for reuse, per pool. */
+#define LH_FREE_MAX 256
+/* Bytes one read or write syscall may move. libevent's default is 16 KB;
+ * a proxy moving large bodies then spends most of its time in syscalls and
+ * callbacks. The backpressure marks stay well above it. */
+#define LH_IO_MAX (128 * 1024)
+/* Filler bodies reference one read-only block instead of building bytes. */
+#define LH_FILL (64u * 1024)
+/* Below this, copying filler is cheaper than a reference chain. */
+#define LH_FILL_COPY 512u
+
+#define LH_X16 "xxxxxxxxxxxxxxxx"
+#define LH_X64 LH_X16 LH_X16 LH_X16 LH_X16
+#define LH_X256 LH_X64 LH_X64 LH_X64 LH_X64
+#define LH_X1K LH_X256 LH_X256 LH_X256 LH_X256
+#define LH_X4K LH_X1K LH_X1K LH_X1K LH_X1K
+#define LH_X16K LH_X4K LH_X4K LH_X4K LH_X4K
+#define LH_X64K LH_X16K LH_X16K LH_X16K LH_X16K
+static const char lh_fill_block[LH_FILL + 1] = LH_X64K;
+
+/* ---- small helpers ---- */
+
+static void lh_nodelay(evutil_socket_t fd)
+{
+	int one = 1;
+	/* Heads and small bodies go out in separate writes; Nagle would hold
+	 * each one back for the previous one's ACK. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void lh_bev_tune(struct bufferevent *bev)
+{
+	bufferevent_set_max_single_read(bev, LH_IO_MAX);
+	bufferevent_set_max_single_write(bev, LH_IO_MAX);
+	bufferevent_setwatermark(bev, EV_READ, 0, LH_READ_AHEAD);
+	/* The write callback runs when the output falls to the low mark:
+	 * that is when on_drain is due. */
+	bufferevent_setwatermark(bev, EV_WRITE, LH_LOW, 0);
+}
+
+/* libevent 2.1 reads at most 4 KB per readiness event (EVBUFFER_MAX_READ;
+ * 2.2 made it settable), so a body relayed through a hop would cost an
+ * epoll round, a 4 KB write and two epoll_ctl per 4 KB: 8x slower than
+ * one direct transfer, measured. After libevent's read, take what else
+ * the socket holds, up to the read-ahead limit, in one more readv into
+ * the input buffer's own memory. EOF and errors are left for libevent's
+ * next read to report. Not used under a rate limit, which must see
+ * every byte. A bufferevent keeps the end of its input frozen except
+ * around its own reads; so do we. Returns -1 when the read failed hard
+ * (a reset), which libevent's next read would report as a mere EOF. */
+static int lh_read_more(struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(in);
+	struct evbuffer_iovec v[2];
+	struct iovec iov[2];
+
+	if (have >= LH_READ_AHEAD)
+		return 0;
+	size_t want = LH_READ_AHEAD - have;
+	if (want > LH_IO_MAX)
+		want = LH_IO_MAX;
+	evbuffer_unfreeze(in, 0);
+	int n = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+	if (n <= 0) {
+		evbuffer_freeze(in, 0);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len;
+	}
+	ssize_t r = readv(bufferevent_getfd(bev), iov, n);
+	int hard = r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		   errno != EINTR;
+	size_t left = r > 0 ? (size_t)r : 0;
+	int used = 0;
+	for (; used < n && left; used++) {
+		if (v[used].iov_len > left)
+			v[used].iov_len = left;
+		left -= v[used].iov_len;
+	}
+	evbuffer_commit_space(in, v, used);
+	evbuffer_freeze(in, 0);
+	return hard ? -1 : 0;
+}
+
+static void lh_linger0(evutil_socket_t fd)
+{
+	struct linger l = { 1, 0 };
+	/* close() then sends RST, which is what "abort" means to the peer. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+/* Parse a numeric IPv4 or IPv6 address ("::1" or "[::1]"). */
+static int lh_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss,
+		   int *len)
+{
+	char tmp[INET6_ADDRSTRLEN + 2];
+	size_t n = addr ? strlen(addr) : 0;
+
+	memset(ss, 0, sizeof *ss);
+	if (!n || n >= sizeof tmp)
+		return -1;
+	if (addr[0] == '[' && addr[n - 1] == ']') {
+		memcpy(tmp, addr + 1, n - 2);
+		tmp[n - 2] = '\0';
+	} else {
+		memcpy(tmp, addr, n + 1);
+	}
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, tmp, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*len = sizeof *a4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, tmp, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*len = sizeof *a6;
+		return 0;
+	}
+	return -1;
+}
+
+static int add_fill(struct evbuffer *out, uint64_t n)
+{
+	while (n) {
+		size_t k = n < LH_FILL ? (size_t)n : LH_FILL;
+		int r = k < LH_FILL_COPY
+			? evbuffer_add(out, lh_fill_block, k)
+			: evbuffer_add_reference(out, lh_fill_block, k, NULL, NULL);
+		if (r < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Append n body bytes to out from one of three sources: the front of
+ * `buf` (moved, not copied), `mem` (copied), or filler when both are
+ * NULL. */
+static int put_src(struct evbuffer *out, struct evbuffer *buf, const char *mem,
+		   uint64_t n)
+{
+	if (buf) {
+		if (n == evbuffer_get_length(buf))
+			return evbuffer_add_buffer(out, buf);
+		return evbuffer_remove_buffer(buf, out, (size_t)n) == (int)n ? 0 : -1;
+	}
+	if (mem)
+		return evbuffer_add(out, mem, (size_t)n);
+	return add_fill(out, n);
+}
+
+static int is_tchar(unsigned char ch)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9'))
+		return 1;
+	return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static int is_token(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++)
+		if (!is_tchar((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* A request-target has no controls and no spaces (RFC 9112 3.2). */
+static int is_target(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* ---- heads ---- */
+
+void lh_head_init(lh_head *h)
+{
+	memset(h, 0, sizeof *h);
+	h->major = 1;
+	h->minor = 1;
+}
+
+void lh_head_clear(lh_head *h)
+{
+	for (uint32_t i = 0; i < h->nh; i++)
+		free(h->h[i].name);
+	free(h->h);
+	free(h->target);
+	lh_head_init(h);
+}
+
+int lh_head_set_target(lh_head *h, const char *target)
+{
+	size_t n = strlen(target);
+	char *t = malloc(n + 1);
+	if (!t)
+		return -1;
+	memcpy(t, target, n + 1);
+	free(h->target);
+	h->target = t;
+	return 0;
+}
+
+const char *lh_head_get(const lh_head *h, const char *name)
+{
+	for (uint32_t i = 0; i < h->nh; i++)
+		if (h->h[i].name && !strcasecmp(h->h[i].name, name))
+			return h->h[i].value;
+	return NULL;
+}
+
+int lh_head_add(lh_head *h, const char *name, const char *value)
+{
+	if (!value)
+		value = "";
+	if (h->nh == h->cap) {
+		uint32_t cap = h->cap ? h->cap * 2 : 16;
+		lh_header *a = realloc(h->h, cap * sizeof *a);
+		if (!a)
+			return -1;
+		h->h = a;
+		h->cap = cap;
+	}
+	size_t nl = strlen(name), vl = strlen(value);
+	char *m = malloc(nl + vl + 2);
+	if (!m)
+		return -1;
+	memcpy(m, name, nl + 1);
+	memcpy(m + nl + 1, value, vl + 1);
+	h->h[h->nh].name = m;
+	h->h[h->nh].value = m + nl + 1;
+	h->nh++;
+	return 0;
+}
+
+uint32_t lh_head_del(lh_head *h, const char *name)
+{
+	uint32_t j = 0, gone = 0;
+	for (uint32_t i = 0; i < h->nh; i++) {
+		if (h->h[i].name && !strcasecmp(h->h[i].name, name)) {
+			free(h->h[i].name);
+			gone++;
+		} else {
+			h->h[j++] = h->h[i];
+		}
+	}
+	h->nh = j;
+	return gone;
+}
+
+int lh_head_set(lh_head *h, const char *name, const char *value)
+{
+	lh_head_del(h, name);
+	return lh_head_add(h, name, value);
+}
+
+int lh_head_copy(lh_head *dst, const lh_head *src)
+{
+	if (dst == src)
+		return 0;
+	lh_head_clear(dst);
+	memcpy(dst->method, src->method, sizeof dst->method);
+	dst->method[sizeof dst->method - 1] = '\0';
+	dst->status = src->status;
+	dst->major = src->major;
+	dst->minor = src->minor;
+	dst->content_length = src->content_length;
+	dst->keep_alive = src->keep_alive;
+	if (src->target && lh_head_set_target(dst, src->target) < 0)
+		goto fail;
+	if (src->nh) {
+		dst->h = malloc(src->nh * sizeof *dst->h);
+		if (!dst->h)
+			goto fail;
+		dst->cap = src->nh;
+	}
+	for (uint32_t i = 0; i < src->nh; i++)
+		if (src->h[i].name &&
+		    lh_head_add(dst, src->h[i].name, src->h[i].value) < 0)
+			goto fail;
+	return 0;
+fail:
+	lh_head_clear(dst);
+	return -1;
+}
+
+/* Calls fn on each token of the head's Connection headers (RFC 9110 7.6.1:
+ * comma-separated, optional whitespace). Stops when fn returns nonzero and
+ * returns that value. */
+static int conn_tokens(const lh_head *h, int (*fn)(const char *t, size_t n,
+						   void *arg), void *arg)
+{
+	for (uint32_t i = 0; i < h->nh; i++) {
+		if (!h->h[i].name || strcasecmp(h->h[i].name, "Connection") ||
+		    !h->h[i].value)
+			continue;
+		const char *v = h->h[i].value;
+		while (*v) {
+			while (*v == ' ' || *v == '\t' || *v == ',')
+				v++;
+			const char *e = v;
+			while (*e && *e != ',')
+				e++;
+			const char *t = e;
+			while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
+				t--;
+			if (t > v) {
+				int r = fn(v, (size_t)(t - v), arg);
+				if (r)
+					return r;
+			}
+			v = e;
+		}
+	}
+	return 0;
+}
+
+static int tok_is(const char *t, size_t n, void *arg)
+{
+	const char *want = arg;
+	return strlen(want) == n && !strncasecmp(t, want, n);
+}
+
+static int conn_has(const lh_head *h, const char *tok)
+{
+	return conn_tokens(h, tok_is, (void *)tok);
+}
+
+typedef struct tok_list {
+	char *buf;
+	size_t len, cap;
+} tok_list;
+
+static int tok_collect(const char *t, size_t n, void *arg)
+{
+	tok_list *l = arg;
+	if (l->len + n + 1 > l->cap)
+		return 1;
+	memcpy(l->buf + l->len, t, n);
+	l->buf[l->len + n] = '\0';
+	l->len += n + 1;
+	return 0;
+}
+
+void lh_head_strip_hop_by_hop(lh_head *h)
+{
+	static const char *const fixed[] = {
+		"Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding",
+		"Upgrade", "Connection",
+	};
+	char stack[512];
+	tok_list l = { stack, 0, sizeof stack };
+	size_t need = 0;
+
+	for (uint32_t i = 0; i < h->nh; i++)
+		if (h->h[i].name && h->h[i].value &&
+		    !strcasecmp(h->h[i].name, "Connection"))
+			need += strlen(h->h[i].value) + 1;
+	if (need > sizeof stack) {
+		l.buf = malloc(need);
+		l.cap = need;
+	}
+	/* The listed names are copied out first: deleting headers moves the
+	 * Connection values they were read from. Without memory for the
+	 * copy, only the fixed set goes (nothing better is possible). */
+	if (l.buf) {
+		conn_tokens(h, tok_collect, &l);
+		for (size_t off = 0; off < l.len; off += strlen(l.buf + off) + 1)
+			lh_head_del(h, l.buf + off);
+	}
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		lh_head_del(h, fixed[i]);
+	if (l.buf != stack)
+		free(l.buf);
+}
+
+/* Bytes "name: value\r\n" takes on the wire, or 0 when the header cannot
+ * be sent as it is: a name that is not a token, or a CR or LF in the value
+ * would let the caller's data split the head (response splitting). */
+static size_t hdr_wire(const lh_header *hd)
+{
+	size_t n = 0, v = 0;
+	if (!hd->name || !hd->value)
+		return 0;
+	for (; hd->name[n]; n++)
+		if (!is_tchar((unsigned char)hd->name[n]))
+			return 0;
+	if (!n)
+		return 0;
+	for (; hd->value[v]; v++)
+		if (hd->value[v] == '\r' || hd->value[v] == '\n')
+			return 0;
+	return n + v + 4;
+}
+
+/* Headers whose value the library computes when it sends a head. */
+static int is_framing(const char *name, int with_connection)
+{
+	return !strcasecmp(name, "Content-Length") ||
+	       !strcasecmp(name, "Transfer-Encoding") ||
+	       (with_connection && !strcasecmp(name, "Connection"));
+}
+
+static size_t head_lines_size(const lh_head *h, int with_connection)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < h->nh; i++) {
+		size_t k = hdr_wire(&h->h[i]);
+		if (k && !is_framing(h->h[i].name, with_connection))
+			n += k;
+	}
+	return n;
+}
+
+static char *head_lines_put(char *w, const lh_head *h, int with_connection)
+{
+	for (uint32_t i = 0; i < h->nh; i++) {
+		const lh_header *hd = &h->h[i];
+		size_t k = hdr_wire(hd);
+		if (!k || is_framing(hd->name, with_connection))
+			continue;
+		size_t nl = strlen(hd->name), vl = k - nl - 4;
+		memcpy(w, hd->name, nl);
+		w += nl;
+		*w++ = ':';
+		*w++ = ' ';
+		memcpy(w, hd->value, vl);
+		w += vl;
+		*w++ = '\r';
+		*w++ = '\n';
+	}
+	return w;
+}
+
+/* ---- parsing (both sides) ---- */
+
+enum { PC_NONE, PC_URL, PC_FIELD, PC_VALUE };
+enum { EV_NONE, EV_HEAD, EV_DONE };
+#define NO_OFF UINT32_MAX
+
+typedef struct lh_pc {
+	http_parser p;
+	char *buf;              /* head strings, NUL-separated */
+	uint32_t len, cap;
+	uint32_t *off;          /* name and value offsets into buf, in pairs */
+	uint32_t nf, ocap;      /* pairs used, pairs allocated */
+	lh_header *hv;          /* the head's header array, reused */
+	uint32_t hcap;
+	uint32_t url;
+	uint8_t last;           /* what the previous head callback was */
+	uint8_t in_head;        /* between message begin and head end */
+	uint8_t ev;             /* what the pass stopped on */
+	uint8_t skip_body;      /* client: the request was HEAD */
+	uint8_t too_big, nomem;
+	uint32_t nr;            /* body ranges recorded in this pass */
+	const char *seg;        /* the extent this pass runs over */
+	size_t roff[LH_NRANGES], rlen[LH_NRANGES];
+	lh_head head;           /* built at head end; strings live in buf */
+} lh_pc;
+
+static lh_pc *pc_of(http_parser *p)
+{
+	return p->data;
+}
+
+static int pc_put(lh_pc *pc, const char *at, size_t n)
+{
+	size_t need = (size_t)pc->len + n;
+	if (need > LH_MAX_HEAD) {
+		pc->too_big = 1;
+		return -1;
+	}
+	if (need > pc->cap) {
+		size_t cap = pc->cap ? pc->cap : 1024;
+		while (cap < need)
+			cap *= 2;
+		char *b = realloc(pc->buf, cap);
+		if (!b) {
+			pc->nomem = 1;
+			return -1;
+		}
+		pc->buf = b;
+		pc->cap = (uint32_t)cap;
+	}
+	memcpy(pc->buf + pc->len, at, n);
+	pc->len = (uint32_t)need;
+	return 0;
+}
+
+static int pc_term(lh_pc *pc)
+{
+	return pc_put(pc, "", 1);
+}
+
+static int pc_begin(http_parser *p)
+{
+	lh_pc *pc = pc_of(p);
+	pc->len = 0;
+	pc->nf = 0;
+	pc->url = NO_OFF;
+	pc->last = PC_NONE;
+	pc->in_head = 1;
+	return 0;
+}
+
+static int pc_url(http_parser *p, const char *at, size_t n)
+{
+	lh_pc *pc = pc_of(p);
+	if (!pc->in_head)
+		return 0;
+	if (pc->last != PC_URL) {
+		pc->url = pc->len;
+		pc->last = PC_URL;
+	}
+	return pc_put(pc, at, n);
+}
+
+static int pc_field(http_parser *p, const char *at, size_t n)
+{
+	lh_pc *pc = pc_of(p);
+	/* Fields after the head are a chunked body's trailers: dropped. */
+	if (!pc->in_head)
+		return 0;
+	if (pc->last != PC_FIELD) {
+		if (pc->last != PC_NONE && pc_term(pc) < 0)
+			return -1;
+		if (pc->nf == pc->ocap) {
+			uint32_t cap = pc->ocap ? pc->ocap * 2 : 32;
+			uint32_t *o = realloc(pc->off, 2 * (size_t)cap * sizeof *o);
+			if (!o) {
+				pc->nomem = 1;
+				return -1;
+			}
+			pc->off = o;
+			pc->ocap = cap;
+		}
+		pc->off[2 * pc->nf] = pc->len;
+		pc->off[2 * pc->nf + 1] = NO_OFF;
+		pc->nf++;
+		pc->last = PC_FIELD;
+	}
+	return pc_put(pc, at, n);
+}
+
+static int pc_value(http_parser *p, const char *at, size_t n)
+{
+	lh_pc *pc = pc_of(p);
+	if (!pc->in_head)
+		return 0;
+	if (pc->last != PC_VALUE) {
+		if (!pc->nf || pc_term(pc) < 0)
+			return -1;
+		pc->off[2 * pc->nf - 1] = pc->len;
+		pc->last = PC_VALUE;
+	}
+	return pc_put(pc, at, n);
+}
+
+static int pc_head_done(http_parser *p)
+{
+	lh_pc *pc = pc_of(p);
+	lh_head *h = &pc->head;
+	int skip = 0;
+
+	if (pc->last != PC_NONE && pc_term(pc) < 0)
+		return -1;
+	if (pc->url == NO_OFF) {
+		pc->url = pc->len;
+		if (pc_term(pc) < 0)
+			return -1;
+	}
+	if (pc->nf > pc->hcap) {
+		lh_header *a = realloc(pc->hv, pc->nf * sizeof *a);
+		if (!a) {
+			pc->nomem = 1;
+			return -1;
+		}
+		pc->hv = a;
+		pc->hcap = pc->nf;
+	}
+	for (uint32_t i = 0; i < pc->nf; i++) {
+		char *name = pc->buf + pc->off[2 * i];
+		char *value = pc->off[2 * i + 1] == NO_OFF
+			? name + strlen(name) : pc->buf + pc->off[2 * i + 1];
+		size_t vl = strlen(value);
+		while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
+			value[--vl] = '\0';
+		pc->hv[i].name = name;
+		pc->hv[i].value = value;
+	}
+	h->h = pc->hv;
+	h->nh = pc->nf;
+	h->cap = pc->hcap;
+	h->major = p->http_major;
+	h->minor = p->http_minor;
+	if (p->type == HTTP_REQUEST) {
+		snprintf(h->method, sizeof h->method, "%s",
+			 http_method_str((enum http_method)p->method));
+		h->target = pc->buf + pc->url;
+		h->status = 0;
+	} else {
+		h->method[0] = '\0';
+		h->target = NULL;
+		h->status = (int)p->status_code;
+		/* RFC 9110 6.4.1: no body after 1xx, 204, 304, or for HEAD;
+		 * returning 1 tells http-parser so. */
+		skip = pc->skip_body || p->status_code / 100 == 1 ||
+		       p->status_code == 204 || p->status_code == 304;
+	}
+	int chunked = (p->flags & F_CHUNKED) != 0;
+	int has_cl = p->content_length != UINT64_MAX;
+	if (chunked)
+		h->content_length = -1;
+	else if (has_cl)
+		h->content_length = (int64_t)p->content_length;
+	else
+		h->content_length = (p->type == HTTP_REQUEST || skip) ? 0 : -1;
+	/* RFC 9112 9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with
+	 * "keep-alive"; a response delimited by the close cannot persist. */
+	int v11 = p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1);
+	int ka = v11 ? !(p->flags & F_CONNECTION_CLOSE)
+		     : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
+	if (p->type == HTTP_RESPONSE && !skip && !chunked && !has_cl)
+		ka = 0;
+	h->keep_alive = ka;
+	pc->in_head = 0;
+	pc->ev = EV_HEAD;
+	/* Upgrade and CONNECT are not supported: the message is handled as a
+	 * plain one (a server may ignore Upgrade, RFC 9110 7.8), rather than
+	 * letting http-parser stop at "the rest is another protocol". */
+	p->upgrade = 0;
+	http_parser_pause(p, 1);
+	return skip;
+}
+
+static int pc_body(http_parser *p, const char *at, size_t n)
+{
+	lh_pc *pc = pc_of(p);
+	if (!n)
+		return 0;
+	if (pc->nr == LH_NRANGES)
+		return -1;
+	pc->roff[pc->nr] = (size_t)(at - pc->seg);
+	pc->rlen[pc->nr] = n;
+	pc->nr++;
+	/* Only a chunked body can fill the ranges (a Content-Length or
+	 * close-delimited one is one range per pass); http-parser pauses
+	 * cleanly at a chunk's end, where it consumed what it reported. */
+	if (pc->nr == LH_NRANGES)
+		http_parser_pause(p, 1);
+	return 0;
+}
+
+static int pc_msg_done(http_parser *p)
+{
+	lh_pc *pc = pc_of(p);
+	pc->ev = EV_DONE;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings lh_settings = {
+	.on_message_begin = pc_begin,
+	.on_url = pc_url,
+	.on_header_field = pc_field,
+	.on_header_value = pc_value,
+	.on_headers_complete = pc_head_done,
+	.on_body = pc_body,
+	.on_message_complete = pc_msg_done,
+};
+
+static void pc_init(lh_pc *pc, enum http_parser_type type)
+{
+	memset(pc, 0, sizeof *pc);
+	http_parser_init(&pc->p, type);
+	pc->p.data = pc;
+	pc->url = NO_OFF;
+}
+
+static void pc_free(lh_pc *pc)
+{
+	free(pc->buf);
+	free(pc->off);
+	free(pc->hv);
+}
+
+/* Run the parser over the first extent of `in`. On return the pass's body
+ * ranges and event are in pc and *consumed says how many bytes of `in`
+ * the parser is done with (the caller drains them). Returns -1 on a parse
+ * error. */
+static int pc_run(lh_pc *pc, struct evbuffer *in, size_t *consumed)
+{
+	struct evbuffer_iovec v;
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || !v.iov_len) {
+		size_t n = evbuffer_get_length(in);
+		v.iov_len = n < 4096 ? n : 4096;
+		v.iov_base = evbuffer_pullup(in, (ev_ssize_t)v.iov_len);
+		if (!v.iov_base)
+			return -1;
+	}
+	pc->seg = v.iov_base;
+	pc->nr = 0;
+	pc->ev = EV_NONE;
+	size_t n = http_parser_execute(&pc->p, &lh_settings, v.iov_base,
+				       v.iov_len);
+	enum http_errno e = HTTP_PARSER_ERRNO(&pc->p);
+	if (e == HPE_PAUSED)
+		http_parser_pause(&pc->p, 0);
+	else if (e != HPE_OK)
+		return -1;
+	/* A pass that moves nothing would loop forever. */
+	if (!n && pc->ev == EV_NONE && !pc->nr)
+		return -1;
+	*consumed = n;
+	return 0;
+}
+
+/* Move body range i from `in` into `chunk`; *pos is how much of `in` the
+ * previous ranges used up. */
+static void pc_take(const lh_pc *pc, uint32_t i, struct evbuffer *in,
+		    size_t *pos, struct evbuffer *chunk)
+{
+	size_t off = pc->roff[i], len = pc->rlen[i];
+	if (off > *pos)
+		evbuffer_drain(in, off - *pos);
+	evbuffer_remove_buffer(in, chunk, len);
+	*pos = off + len;
+}
+
+/* ---- servers ---- */
+
+enum { REQ_IDLE, REQ_BODY, REQ_DONE };
+enum { ST_OPEN, ST_FLUSH, ST_LINGER };
+enum { MODE_NONE, MODE_CL, MODE_CHUNKED, MODE_EOF };
+
+typedef struct lh_sconn lh_sconn;
+
+struct lh_sx {
+	lh_sconn *c;
+	void *data;
+	int64_t left;           /* Content-Length bytes still to send */
+	uint8_t mode;           /* how the response body is framed */
+	uint8_t head_sent, head_req, over, rd_off;
+};
+
+struct lh_sconn {
+	lh_server *s;
+	lh_sconn *prev, *next;
+	struct bufferevent *bev;
+	struct evbuffer *chunk;
+	lh_pc pc;
+	lh_sx x;                /* the one exchange; see the top comment */
+	int busy;
+	uint8_t dead;           /* closed; freed when no longer busy */
+	uint8_t live;           /* x delivered, not yet ended or aborted */
+	uint8_t req;            /* REQ_*: how far the request was read */
+	uint8_t ka;             /* the connection may serve another request */
+	uint8_t v11;            /* the request is HTTP/1.1 or later */
+	uint8_t state;          /* ST_*: open, flushing to close, lingering */
+	uint8_t peer_eof;
+	uint8_t stalled;        /* parsing waits for the output to drain */
+	struct sockaddr_storage peer;
+	char peer_txt[INET6_ADDRSTRLEN];
+};
+
+struct lh_server {
+	struct event_base *base;
+	struct evconnlistener *lev;
+	struct event *retry;
+	lh_server_cbs cbs;
+	void *arg;
+	lh_sconn *conns;
+	uint32_t nconns;
+	uint64_t accepted;
+	uint16_t port;
+	int busy;
+	uint8_t freeing;
+};
+
+static void sc_process(lh_sconn *c);
+
+static void sc_free(lh_sconn *c)
+{
+	bufferevent_free(c->bev);
+	evbuffer_free(c->chunk);
+	pc_free(&c->pc);
+	free(c);
+}
+
+/* Close now (dropping unsent bytes); no callback follows. */
+static void sc_kill(lh_sconn *c)
+{
+	lh_server *s = c->s;
+	if (c->dead)
+		return;
+	c->dead = 1;
+	c->live = 0;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (!c->busy)
+		sc_free(c);
+}
+
+static void sc_reset(lh_sconn *c)
+{
+	lh_linger0(bufferevent_getfd(c->bev));
+	sc_kill(c);
+}
+
+static void sc_enter(lh_sconn *c)
+{
+	c->busy++;
+	c->s->busy++;
+}
+
+static void sc_leave(lh_sconn *c)
+{
+	lh_server *s = c->s;
+	if (--c->busy == 0 && c->dead)
+		sc_free(c);
+	if (--s->busy == 0 && s->freeing)
+		free(s);
+}
+
+/* Parse what is already buffered, later, from the event loop. */
+static void sc_kick(lh_sconn *c)
+{
+	if (!c->dead && evbuffer_get_length(bufferevent_get_input(c->bev)))
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+				    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Everything is written: half-close and wait for the client's FIN. */
+static void sc_flushed(lh_sconn *c)
+{
+	struct timeval tv = { LH_LINGER_MS / 1000, (LH_LINGER_MS % 1000) * 1000 };
+	if (c->peer_eof) {
+		sc_kill(c);
+		return;
+	}
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	c->state = ST_LINGER;
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* Close once the output is written. */
+static void sc_close(lh_sconn *c)
+{
+	c->live = 0;
+	c->ka = 0;
+	if (c->state != ST_OPEN)
+		return;
+	c->state = ST_FLUSH;
+	if (!c->peer_eof)
+		bufferevent_enable(c->bev, EV_READ);
+	if (!evbuffer_get_length(bufferevent_get_output(c->bev)))
+		sc_flushed(c);
+}
+
+static void sc_head(lh_sconn *c)
+{
+	lh_server *s = c->s;
+	lh_head *h = &c->pc.head;
+	lh_sx *x = &c->x;
+
+	c->req = REQ_BODY;
+	c->ka = (uint8_t)h->keep_alive;
+	c->v11 = h->major > 1 || (h->major == 1 && h->minor >= 1);
+	x->data = NULL;
+	x->left = -1;
+	x->mode = MODE_NONE;
+	x->head_sent = 0;
+	x->over = 0;
+	x->rd_off = 0;
+	x->head_req = c->pc.p.method == HTTP_HEAD;
+	c->live = 1;
+	if (c->v11 && h->content_length != 0) {
+		/* RFC 9110 10.1.1: a client that waits for 100 before sending
+		 * its body (curl does, for bodies over 1 MB) gets it at once,
+		 * as nginx sends it when it starts reading the body. */
+		const char *e = lh_head_get(h, "Expect");
+		if (e && !strcasecmp(e, "100-continue"))
+			evbuffer_add(bufferevent_get_output(c->bev),
+				     "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	}
+	s->cbs.on_request(s->arg, x, h);
+}
+
+static void sc_done(lh_sconn *c)
+{
+	lh_server *s = c->s;
+	c->req = REQ_DONE;
+	if (c->live) {
+		if (s->cbs.on_body_end)
+			s->cbs.on_body_end(s->arg, &c->x);
+	} else if (c->ka) {
+		/* The response had ended already: on to the next request. */
+		c->req = REQ_IDLE;
+	} else {
+		sc_close(c);
+	}
+}
+
+/* The request could not be parsed: answer 400 (431 for an oversized head)
+ * if no response has begun, and close. */
+static void sc_bad(lh_sconn *c)
+{
+	lh_server *s = c->s;
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->pc.p);
+	int code = c->pc.too_big || e == HPE_HEADER_OVERFLOW ? 431 : 400;
+	int answer = c->req == REQ_IDLE || (c->live && !c->x.head_sent);
+
+	if (c->pc.nomem) {
+		sc_reset(c);
+		return;
+	}
+	if (c->live) {
+		c->live = 0;
+		if (s->cbs.on_abort)
+			s->cbs.on_abort(s->arg, &c->x);
+		if (c->dead)
+			return;
+	}
+	if (answer)
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+				    "HTTP/1.1 %d %s\r\nContent-Length: 0\r\n"
+				    "Connection: close\r\n\r\n", code,
+				    http_status_str((enum http_status)code));
+	sc_close(c);
+}
+
+static int sc_can_parse(lh_sconn *c)
+{
+	if (c->dead || c->state != ST_OPEN)
+		return 0;
+	if (c->live && (c->req == REQ_DONE || c->x.rd_off))
+		return 0;
+	/* A client that pipelines without reading the answers must not make
+	 * us buffer every response: read on once it has taken them. */
+	if (c->req == REQ_IDLE &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > LH_HIGH) {
+		c->stalled = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void sc_process(lh_sconn *c)
+{
+	lh_server *s = c->s;
+	lh_pc *pc = &c->pc;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	while (sc_can_parse(c) && evbuffer_get_length(in)) {
+		size_t n, pos = 0;
+		if (pc_run(pc, in, &n) < 0) {
+			sc_bad(c);
+			return;
+		}
+		for (uint32_t i = 0; i < pc->nr; i++) {
+			if (!c->live || !s->cbs.on_body)
+				continue;
+			pc_take(pc, i, in, &pos, c->chunk);
+			s->cbs.on_body(s->arg, &c->x, c->chunk);
+			if (c->dead)
+				return;
+			evbuffer_drain(c->chunk, evbuffer_get_length(c->chunk));
+		}
+		if (n > pos)
+			evbuffer_drain(in, n - pos);
+		if (pc->ev == EV_HEAD)
+			sc_head(c);
+		else if (pc->ev == EV_DONE)
+			sc_done(c);
+	}
+}
+
+static void sc_readcb(struct bufferevent *bev, void *arg)
+{
+	lh_sconn *c = arg;
+	sc_enter(c);
+	if (!c->dead) {
+		if (c->state == ST_OPEN) {
+			/* A reset shows soon enough as EOF or a write
+			 * error; an aborted exchange is all it changes. */
+			if (!c->x.rd_off || !c->live)
+				(void)lh_read_more(bev);
+			sc_process(c);
+		} else {
+			struct evbuffer *in = bufferevent_get_input(bev);
+			evbuffer_drain(in, evbuffer_get_length(in));
+		}
+	}
+	sc_leave(c);
+}
+
+static void sc_writecb(struct bufferevent *bev, void *arg)
+{
+	lh_sconn *c = arg;
+	lh_server *s = c->s;
+	sc_enter(c);
+	if (!c->dead) {
+		size_t out = evbuffer_get_length(bufferevent_get_output(bev));
+		if (c->state == ST_FLUSH) {
+			if (!out)
+				sc_flushed(c);
+		} else if (c->state == ST_OPEN) {
+			if (c->live && c->x.over && out <= LH_LOW) {
+				c->x.over = 0;
+				if (s->cbs.on_drain)
+					s->cbs.on_drain(s->arg, &c->x);
+			}
+			if (!c->dead && c->stalled && out <= LH_LOW) {
+				c->stalled = 0;
+				sc_process(c);
+			}
+		}
+	}
+	sc_leave(c);
+}
+
+static void sc_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	lh_sconn *c = arg;
+	lh_server *s = c->s;
+	sc_enter(c);
+	if (!c->dead) {
+		int eof = (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
+		if (c->state == ST_FLUSH && eof) {
+			c->peer_eof = 1;
+		} else if (c->state != ST_OPEN) {
+			sc_kill(c);
+		} else if (c->live) {
+			/* As Envoy: a client that closes (or half-closes)
+			 * before its response ended has given up on it. */
+			c->live = 0;
+			if (s->cbs.on_abort)
+				s->cbs.on_abort(s->arg, &c->x);
+			sc_kill(c);
+		} else if (eof && evbuffer_get_length(bufferevent_get_output(bev))) {
+			c->peer_eof = 1;
+			sc_close(c);
+		} else {
+			sc_kill(c);
+		}
+	}
+	sc_leave(c);
+}
+
+static void srv_accept(struct evconnlistener *l, evutil_socket_t fd,
+		       struct sockaddr *sa, int salen, void *arg)
+{
+	lh_server *s = arg;
+	lh_sconn *c = calloc(1, sizeof *c);
+	(void)l;
+	if (!c)
+		goto fail;
+	c->chunk = evbuffer_new();
+	if (!c->chunk)
+		goto fail;
+	lh_nodelay(fd);
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |
+					BEV_OPT_DEFER_CALLBACKS);
+	if (!c->bev)
+		goto fail;
+	pc_init(&c->pc, HTTP_REQUEST);
+	if (salen > 0 && (size_t)salen <= sizeof c->peer)
+		memcpy(&c->peer, sa, (size_t)salen);
+	c->s = s;
+	c->x.c = c;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	s->accepted++;
+	lh_bev_tune(c->bev);
+	bufferevent_setcb(c->bev, sc_readcb, sc_writecb, sc_eventcb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return;
+fail:
+	if (c && c->chunk)
+		evbuffer_free(c->chunk);
+	free(c);
+	evutil_closesocket(fd);
+}
+
+static void srv_retry(evutil_socket_t fd, short what, void *arg)
+{
+	lh_server *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->lev)
+		evconnlistener_enable(s->lev);
+}
+
+static void srv_accept_error(struct evconnlistener *l, void *arg)
+{
+	lh_server *s = arg;
+	struct timeval tv = { 0, 100 * 1000 };
+	/* Out of descriptors (EMFILE), the listening socket stays readable
+	 * and libevent would spin on it: stop accepting for a moment, as
+	 * nginx does. */
+	evconnlistener_disable(l);
+	evtimer_add(s->retry, &tv);
+}
+
+lh_server *lh_server_new(struct event_base *base, const char *addr,
+			 uint16_t port, const lh_server_cbs *cbs, void *arg,
+			 char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int sl = 0;
+	evutil_socket_t fd = -1;
+	lh_server *s = NULL;
+	char msg[256];
+	int one = 1;
+
+	if (!cbs || !cbs->on_request) {
+		snprintf(msg, sizeof msg, "lh_server_new: on_request is required");
+		goto fail;
+	}
+	if (lh_addr(addr, port, &ss, &sl) < 0) {
+		snprintf(msg, sizeof msg, "listen address '%s' is not a numeric "
+			 "IPv4 or IPv6 address", addr ? addr : "(null)");
+		goto fail;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(msg, sizeof msg, "listen on %s port %u: out of memory",
+			 addr, (unsigned)port);
+		goto fail;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		snprintf(msg, sizeof msg, "listen on %s port %u: socket: %s",
+			 addr, (unsigned)port, strerror(errno));
+		goto fail;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    evutil_make_socket_nonblocking(fd) < 0 ||
+	    evutil_make_socket_closeonexec(fd) < 0) {
+		snprintf(msg, sizeof msg, "listen on %s port %u: %s", addr,
+			 (unsigned)port, strerror(errno));
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
+		snprintf(msg, sizeof msg, "listen on %s port %u: bind: %s%s",
+			 addr, (unsigned)port, strerror(errno),
+			 errno == EADDRINUSE ? " (another process has it)" : "");
+		goto fail;
+	}
+	struct sockaddr_storage got;
+	socklen_t gl = sizeof got;
+	if (getsockname(fd, (struct sockaddr *)&got, &gl) < 0) {
+		snprintf(msg, sizeof msg, "listen on %s port %u: getsockname: %s",
+			 addr, (unsigned)port, strerror(errno));
+		goto fail;
+	}
+	s->port = ntohs(got.ss_family == AF_INET6
+			? ((struct sockaddr_in6 *)&got)->sin6_port
+			: ((struct sockaddr_in *)&got)->sin_port);
+	s->base = base;
+	s->cbs = *cbs;
+	s->arg = arg;
+	s->retry = evtimer_new(base, srv_retry, s);
+	if (!s->retry) {
+		snprintf(msg, sizeof msg, "listen on %s port %u: out of memory",
+			 addr, (unsigned)port);
+		goto fail;
+	}
+	s->lev = evconnlistener_new(base, srv_accept, s, LEV_OPT_CLOSE_ON_FREE |
+				    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+				    511, fd);
+	if (!s->lev) {
+		snprintf(msg, sizeof msg, "listen on %s port %u: listen: %s",
+			 addr, (unsigned)port, strerror(errno));
+		goto fail;
+	}
+	evconnlistener_set_error_cb(s->lev, srv_accept_error);
+	return s;
+fail:
+	if (fd >= 0)
+		evutil_closesocket(fd);
+	if (s && s->retry)
+		event_free(s->retry);
+	free(s);
+	if (err && errlen)
+		snprintf(err, errlen, "%s", msg);
+	return NULL;
+}
+
+uint16_t lh_server_port(const lh_server *s)
+{
+	return s->port;
+}
+
+uint32_t lh_server_connections(const lh_server *s)
+{
+	return s->nconns;
+}
+
+uint64_t lh_server_accepted(const lh_server *s)
+{
+	return s->accepted;
+}
+
+void lh_server_free(lh_server *s)
+{
+	if (!s || s->freeing)
+		return;
+	s->freeing = 1;
+	if (s->lev)
+		evconnlistener_free(s->lev);
+	s->lev = NULL;
+	if (s->retry)
+		event_free(s->retry);
+	s->retry = NULL;
+	while (s->conns)
+		sc_kill(s->conns);
+	if (!s->busy)
+		free(s);
+}
+
+void lh_sx_set_data(lh_sx *x, void *data)
+{
+	x->data = data;
+}
+
+void *lh_sx_data(const lh_sx *x)
+{
+	return x->data;
+}
+
+const char *lh_sx_peer(const lh_sx *x)
+{
+	lh_sconn *c = x->c;
+	if (!c->peer_txt[0]) {
+		const void *a = NULL;
+		if (c->peer.ss_family == AF_INET)
+			a = &((const struct sockaddr_in *)&c->peer)->sin_addr;
+		else if (c->peer.ss_family == AF_INET6)
+			a = &((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
+		if (!a || !inet_ntop(c->peer.ss_family, a, c->peer_txt,
+				     sizeof c->peer_txt))
+			snprintf(c->peer_txt, sizeof c->peer_txt, "?");
+	}
+	return c->peer_txt;
+}
+
+static void sx_check(lh_sx *x)
+{
+	if (evbuffer_get_length(bufferevent_get_output(x->c->bev)) > LH_HIGH)
+		x->over = 1;
+}
+
+int lh_sx_respond_head(lh_sx *x, const lh_head *resp)
+{
+	lh_sconn *c = x->c;
+	char extra[160], line[96];
+	int el = 0, ll;
+	int status = resp->status ? resp->status : 200;
+
+	if (!c->live || x->head_sent || status < 200 || status > 999)
+		return -1;
+	if (conn_has(resp, "close"))
+		c->ka = 0;
+	if (x->head_req || status == 204 || status == 304) {
+		x->mode = MODE_NONE;
+		if (status != 204 && resp->content_length >= 0)
+			el = snprintf(extra, sizeof extra, "Content-Length: %" PRId64
+				      "\r\n", resp->content_length);
+	} else if (resp->content_length >= 0) {
+		x->mode = MODE_CL;
+		x->left = resp->content_length;
+		el = snprintf(extra, sizeof extra, "Content-Length: %" PRId64
+			      "\r\n", resp->content_length);
+	} else if (c->v11) {
+		x->mode = MODE_CHUNKED;
+		el = snprintf(extra, sizeof extra, "Transfer-Encoding: chunked\r\n");
+	} else {
+		/* HTTP/1.0 has no chunks: the close ends the body. */
+		x->mode = MODE_EOF;
+		c->ka = 0;
+	}
+	if (!c->ka)
+		el += snprintf(extra + el, sizeof extra - (size_t)el,
+			       "Connection: close\r\n");
+	else if (!c->v11)
+		el += snprintf(extra + el, sizeof extra - (size_t)el,
+			       "Connection: keep-alive\r\n");
+	const char *reason = http_status_str((enum http_status)status);
+	if (reason[0] == '<')
+		reason = "";
+	ll = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, reason);
+
+	size_t need = (size_t)ll + head_lines_size(resp, 1) + (size_t)el + 2;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec v;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1 ||
+	    v.iov_len < need)
+		return -1;
+	char *w = v.iov_base;
+	memcpy(w, line, (size_t)ll);
+	w = head_lines_put(w + ll, resp, 1);
+	memcpy(w, extra, (size_t)el);
+	w += el;
+	memcpy(w, "\r\n", 2);
+	v.iov_len = need;
+	if (evbuffer_commit_space(out, &v, 1) < 0)
+		return -1;
+	x->head_sent = 1;
+	sx_check(x);
+	return 0;
+}
+
+static int sx_emit(lh_sx *x, struct evbuffer *buf, const char *mem, uint64_t n)
+{
+	lh_sconn *c = x->c;
+	int r = 0;
+
+	if (!c->live || !x->head_sent)
+		return -1;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	switch (x->mode) {
+	case MODE_CL: {
+		uint64_t k = n < (uint64_t)x->left ? n : (uint64_t)x->left;
+		if (k)
+			r = put_src(out, buf, mem, k);
+		x->left -= (int64_t)k;
+		break;
+	}
+	case MODE_CHUNKED:
+		if (n) {
+			char hb[24];
+			int hl = snprintf(hb, sizeof hb, "%" PRIx64 "\r\n", n);
+			r = evbuffer_add(out, hb, (size_t)hl) < 0 ||
+			    put_src(out, buf, mem, n) < 0 ||
+			    evbuffer_add(out, "\r\n", 2) < 0;
+		}
+		break;
+	case MODE_EOF:
+		if (n)
+			r = put_src(out, buf, mem, n);
+		break;
+	default:
+		break;
+	}
+	/* What the framing has no room for (past Content-Length, or any
+	 * body of a HEAD answer) is dropped. */
+	if (buf)
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	sx_check(x);
+	return r ? -1 : 0;
+}
+
+int lh_sx_respond_body(lh_sx *x, struct evbuffer *data)
+{
+	return sx_emit(x, data, NULL, evbuffer_get_length(data));
+}
+
+int lh_sx_respond_fill(lh_sx *x, uint64_t n)
+{
+	return sx_emit(x, NULL, NULL, n);
+}
+
+void lh_sx_respond_end(lh_sx *x)
+{
+	lh_sconn *c = x->c;
+	if (!c->live)
+		return;
+	c->live = 0;
+	x->over = 0;
+	if (!x->head_sent)
+		c->ka = 0; /* nothing was said; closing is all that is left */
+	else if (x->mode == MODE_CHUNKED)
+		evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+	else if ((x->mode == MODE_CL && x->left > 0) || x->mode == MODE_EOF)
+		c->ka = 0; /* a short body shows as the close */
+	if (x->rd_off) {
+		x->rd_off = 0;
+		if (!c->peer_eof)
+			bufferevent_enable(c->bev, EV_READ);
+	}
+	if (!c->ka) {
+		sc_close(c);
+	} else if (c->req == REQ_DONE) {
+		c->req = REQ_IDLE;
+		sc_kick(c);
+	}
+	/* Else the rest of the request body is read and dropped first. */
+}
+
+void lh_sx_respond_simple(lh_sx *x, int status, const char *content_type,
+			  const char *body, size_t len, const lh_head *extra)
+{
+	lh_header stack[16], *hv = stack;
+	uint32_t n = extra ? extra->nh : 0, nh = 0;
+	lh_head h;
+
+	if (n + 1 > sizeof stack / sizeof stack[0]) {
+		hv = malloc((n + 1) * sizeof *hv);
+		if (!hv) {
+			hv = stack;
+			n = 0;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		hv[nh++] = extra->h[i];
+	if (content_type && !(extra && lh_head_get(extra, "Content-Type")))
+		hv[nh++] = (lh_header){ (char *)"Content-Type", (char *)content_type };
+	lh_head_init(&h);
+	h.status = status;
+	h.h = hv;
+	h.nh = nh;
+	h.cap = nh;
+	h.content_length = (int64_t)len;
+	if (lh_sx_respond_head(x, &h) == 0 && len)
+		sx_emit(x, NULL, body, len);
+	lh_sx_respond_end(x);
+	if (hv != stack)
+		free(hv);
+}
+
+void lh_sx_abort(lh_sx *x)
+{
+	lh_sconn *c = x->c;
+	if (!c->live)
+		return;
+	c->live = 0;
+	sc_reset(c);
+}
+
+size_t lh_sx_backlog(const lh_sx *x)
+{
+	if (x->c->dead)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(x->c->bev));
+}
+
+void lh_sx_read_enable(lh_sx *x, int on)
+{
+	lh_sconn *c = x->c;
+	if (!c->live || c->state != ST_OPEN)
+		return;
+	x->rd_off = !on;
+	if (!on) {
+		bufferevent_disable(c->bev, EV_READ);
+	} else if (!c->peer_eof) {
+		bufferevent_enable(c->bev, EV_READ);
+		sc_kick(c);
+	}
+}
+
+/* ---- clients ---- */
+
+enum { X_FREE, X_WAIT, X_CONN, X_KICK, X_DONE };
+
+typedef struct lh_cconn lh_cconn;
+
+struct lh_cx {
+	lh_pool *p;
+	lh_cconn *c;
+	lh_cx *prev, *next;     /* wait or error queue, or free list */
+	lh_client_cbs cbs;
+	void *arg, *data;
+	char *hbuf;             /* the request head as sent, kept to resend */
+	size_t hlen, hcap;
+	struct evbuffer *pending; /* wire bytes before a connection is ours */
+	struct evbuffer *retain;  /* wire body bytes kept to resend */
+	int64_t left;           /* Content-Length bytes the caller still owes */
+	int err;
+	uint8_t where;          /* X_*: queued, on a connection, failing... */
+	uint8_t chunked, ended, head_req, ka;
+	uint8_t reused;         /* sent on a connection that served before */
+	uint8_t resent, keep, lost, got_byte, resp, over, rd_off;
+	uint8_t idempotent;     /* may be sent again (RFC 9110 9.2.2) */
+};
+
+struct lh_cconn {
+	lh_pool *p;
+	lh_cconn *prev, *next;   /* all connections */
+	lh_cconn *iprev, *inext; /* idle ones, most recent first */
+	struct bufferevent *bev;
+	struct evbuffer *chunk;
+	lh_pc pc;
+	lh_cx *x;
+	uint64_t served;
+	int busy;
+	uint8_t dead, connected, idle, interim, resp_ka, eof;
+	uint8_t rst;             /* our own read saw the reset */
+};
+
+typedef struct lh_xq {
+	lh_cx *h, *t;
+} lh_xq;
+
+struct lh_pool {
+	struct event_base *base;
+	struct sockaddr_storage sa;
+	int salen;
+	char host[INET6_ADDRSTRLEN + 16];
+	uint32_t max_conns, nconns, ctimeout_ms;
+	uint64_t opened;
+	lh_cconn *conns, *idle;
+	lh_xq wait, kick;
+	lh_cx *free;
+	uint32_t nfree;
+	struct event *kick_ev;
+	struct bufferevent_rate_limit_group *rlg;
+	int busy;
+	uint8_t freeing;
+};
+
+static void xq_push(lh_xq *q, lh_cx *x)
+{
+	x->next = NULL;
+	x->prev = q->t;
+	if (q->t)
+		q->t->next = x;
+	else
+		q->h = x;
+	q->t = x;
+}
+
+static void xq_del(lh_xq *q, lh_cx *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		q->h = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	else
+		q->t = x->prev;
+	x->prev = x->next = NULL;
+}
+
+static lh_cx *xq_pop(lh_xq *q)
+{
+	lh_cx *x = q->h;
+	if (x)
+		xq_del(q, x);
+	return x;
+}
+
+static void cx_destroy(lh_cx *x)
+{
+	free(x->hbuf);
+	if (x->pending)
+		evbuffer_free(x->pending);
+	if (x->retain)
+		evbuffer_free(x->retain);
+	free(x);
+}
+
+static lh_cx *cx_get(lh_pool *p)
+{
+	lh_cx *x = p->free;
+	if (x) {
+		p->free = x->next;
+		p->nfree--;
+	} else {
+		x = calloc(1, sizeof *x);
+		if (!x)
+			return NULL;
+		x->pending = evbuffer_new();
+		if (!x->pending) {
+			free(x);
+			return NULL;
+		}
+	}
+	char *hb = x->hbuf;
+	size_t hc = x->hcap;
+	struct evbuffer *pe = x->pending, *re = x->retain;
+	memset(x, 0, sizeof *x);
+	x->hbuf = hb;
+	x->hcap = hc;
+	x->pending = pe;
+	x->retain = re;
+	x->p = p;
+	return x;
+}
+
+static void cx_put(lh_pool *p, lh_cx *x)
+{
+	x->where = X_FREE;
+	x->c = NULL;
+	evbuffer_drain(x->pending, evbuffer_get_length(x->pending));
+	if (x->retain)
+		evbuffer_drain(x->retain, evbuffer_get_length(x->retain));
+	if (p->freeing || p->nfree >= LH_FREE_MAX) {
+		cx_destroy(x);
+		return;
+	}
+	x->next = p->free;
+	p->free = x;
+	p->nfree++;
+}
+
+/* Report err from the event loop: lh_request and friends never call
+ * their caller's callbacks before they return. */
+static void cx_fail_later(lh_cx *x, int err)
+{
+	lh_pool *p = x->p;
+	x->err = err;
+	x->where = X_KICK;
+	xq_push(&p->kick, x);
+	event_active(p->kick_ev, EV_TIMEOUT, 0);
+}
+
+static void cc_free(lh_cconn *c)
+{
+	bufferevent_free(c->bev);
+	evbuffer_free(c->chunk);
+	pc_free(&c->pc);
+	free(c);
+}
+
+static void idle_del(lh_pool *p, lh_cconn *c)
+{
+	if (c->iprev)
+		c->iprev->inext = c->inext;
+	else
+		p->idle = c->inext;
+	if (c->inext)
+		c->inext->iprev = c->iprev;
+	c->iprev = c->inext = NULL;
+	c->idle = 0;
+}
+
+/* Close now; the caller has taken c->x off first. */
+static void cc_kill(lh_cconn *c)
+{
+	lh_pool *p = c->p;
+	if (c->dead)
+		return;
+	c->dead = 1;
+	c->x = NULL;
+	if (c->idle)
+		idle_del(p, c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	p->nconns--;
+	/* Out of the group now: the group may be freed before c is. */
+	bufferevent_remove_from_rate_limit_group(c->bev);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (!c->busy)
+		cc_free(c);
+}
+
+static void cc_reset(lh_cconn *c)
+{
+	lh_linger0(bufferevent_getfd(c->bev));
+	cc_kill(c);
+}
+
+static void cc_enter(lh_cconn *c)
+{
+	c->busy++;
+	c->p->busy++;
+}
+
+static void cc_leave(lh_cconn *c)
+{
+	lh_pool *p = c->p;
+	if (--c->busy == 0 && c->dead)
+		cc_free(c);
+	if (--p->busy == 0 && p->freeing)
+		free(p);
+}
+
+static void cc_readcb(struct bufferevent *bev, void *arg);
+static void cc_writecb(struct bufferevent *bev, void *arg);
+static void cc_eventcb(struct bufferevent *bev, short what, void *arg);
+
+static lh_cconn *cc_new(lh_pool *p)
+{
+	evutil_socket_t fd = -1;
+	lh_cconn *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->chunk = evbuffer_new();
+	if (!c->chunk)
+		goto fail;
+	fd = socket(p->sa.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		goto fail;
+	if (evutil_make_socket_nonblocking(fd) < 0 ||
+	    evutil_make_socket_closeonexec(fd) < 0)
+		goto fail;
+	lh_nodelay(fd);
+	c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE |
+					BEV_OPT_DEFER_CALLBACKS);
+	if (!c->bev)
+		goto fail;
+	fd = -1; /* the bufferevent has it */
+	if (p->ctimeout_ms) {
+		/* libevent waits for the connect as for a write, so the write
+		 * timeout bounds it; it is cleared once connected. */
+		struct timeval tv = { (time_t)(p->ctimeout_ms / 1000),
+				      (suseconds_t)(p->ctimeout_ms % 1000) * 1000 };
+		bufferevent_set_timeouts(c->bev, NULL, &tv);
+	}
+	/* Callbacks are set after the connect: one that fails at once
+	 * reports through them synchronously, inside lh_request. */
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&p->sa,
+				       p->salen) < 0)
+		goto fail;
+	pc_init(&c->pc, HTTP_RESPONSE);
+	lh_bev_tune(c->bev);
+	bufferevent_setcb(c->bev, cc_readcb, cc_writecb, cc_eventcb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (p->rlg)
+		bufferevent_add_to_rate_limit_group(c->bev, p->rlg);
+	c->p = p;
+	c->next = p->conns;
+	if (p->conns)
+		p->conns->prev = c;
+	p->conns = c;
+	p->nconns++;
+	p->opened++;
+	return c;
+fail:
+	if (fd >= 0)
+		evutil_closesocket(fd);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	if (c->chunk)
+		evbuffer_free(c->chunk);
+	free(c);
+	return NULL;
+}
+
+/* Copy n wire bytes into the resend copy (x->keep says one is kept). */
+static void cx_keep(lh_cx *x, struct evbuffer *buf, const char *mem, uint64_t n)
+{
+	struct evbuffer_iovec v[16];
+	if (!x->keep || !n)
+		return;
+	if (!x->retain && !(x->retain = evbuffer_new()))
+		goto lost;
+	if (evbuffer_get_length(x->retain) + n > LH_RESEND_MAX)
+		goto lost;
+	if (!buf) {
+		if (mem)
+			evbuffer_add(x->retain, mem, (size_t)n);
+		else
+			add_fill(x->retain, n);
+		return;
+	}
+	int nv = evbuffer_peek(buf, (ev_ssize_t)n, NULL, v, 16);
+	if (nv > 16)
+		goto lost;
+	for (int i = 0; i < nv && n; i++) {
+		size_t k = v[i].iov_len < n ? v[i].iov_len : (size_t)n;
+		evbuffer_add(x->retain, v[i].iov_base, k);
+		n -= k;
+	}
+	return;
+lost:
+	x->keep = 0;
+	x->lost = 1;
+	if (x->retain)
+		evbuffer_drain(x->retain, evbuffer_get_length(x->retain));
+}
+
+static void cc_attach(lh_cconn *c, lh_cx *x)
+{
+	lh_pool *p = c->p;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (c->idle)
+		idle_del(p, c);
+	c->x = x;
+	x->c = c;
+	x->where = X_CONN;
+	x->reused = c->served > 0;
+	x->keep = x->reused && x->idempotent && !x->resent && !x->lost;
+	x->got_byte = 0;
+	x->resp = 0;
+	c->pc.skip_body = x->head_req;
+	c->interim = 0;
+	evbuffer_add(out, x->hbuf, x->hlen);
+	if (x->retain && evbuffer_get_length(x->retain))
+		evbuffer_add_buffer(out, x->retain);
+	size_t pl = evbuffer_get_length(x->pending);
+	if (pl) {
+		cx_keep(x, x->pending, NULL, pl);
+		evbuffer_add_buffer(out, x->pending);
+	}
+	if (x->rd_off)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+static void pool_dispatch(lh_pool *p)
+{
+	while (p->wait.h && !p->freeing) {
+		lh_cconn *c = p->idle;
+		if (!c) {
+			if (p->max_conns && p->nconns >= p->max_conns)
+				return;
+			c = cc_new(p);
+			if (!c) {
+				cx_fail_later(xq_pop(&p->wait), LH_ERR_CONNECT);
+				continue;
+			}
+		}
+		cc_attach(c, xq_pop(&p->wait));
+	}
+}
+
+static void cc_idle(lh_cconn *c)
+{
+	lh_pool *p = c->p;
+	c->idle = 1;
+	c->iprev = NULL;
+	c->inext = p->idle;
+	if (p->idle)
+		p->idle->iprev = c;
+	p->idle = c;
+	/* Reading stays on so that a server closing the idle connection is
+	 * noticed before the connection is handed out again. */
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* The response ended: reuse the connection if both sides allow it and the
+ * request was sent whole, then report the end. */
+static void cc_done(lh_cconn *c)
+{
+	lh_pool *p = c->p;
+	lh_cx *x = c->x;
+	int reuse = c->resp_ka && x->ka && x->ended && !c->eof;
+
+	c->x = NULL;
+	x->c = NULL;
+	x->where = X_DONE;
+	c->served++;
+	if (reuse)
+		cc_idle(c);
+	else
+		cc_kill(c);
+	/* Waiting requests go first: one the callback starts queues behind. */
+	pool_dispatch(p);
+	if (x->cbs.on_end)
+		x->cbs.on_end(x->arg, x);
+	cx_put(p, x);
+}
+
+static void cc_fail(lh_cconn *c, int err)
+{
+	lh_pool *p = c->p;
+	lh_cx *x = c->x;
+
+	if (!c->connected && err != LH_ERR_PROTOCOL)
+		err = LH_ERR_CONNECT;
+	if (!x) {
+		cc_kill(c);
+		return;
+	}
+	c->x = NULL;
+	x->c = NULL;
+	if (err == LH_ERR_PROTOCOL)
+		cc_reset(c);
+	else
+		cc_kill(c);
+	/* The server closed a connection we reused before it saw (or before
+	 * it answered) the request: the race every keep-alive client meets.
+	 * Send once more on a fresh connection, as browsers and Envoy do. */
+	if (err == LH_ERR_RESET && x->reused && x->idempotent && !x->got_byte &&
+	    !x->resent && !x->lost && !p->freeing) {
+		lh_cconn *n = cc_new(p);
+		x->resent = 1;
+		if (n) {
+			cc_attach(n, x);
+			return;
+		}
+	}
+	x->where = X_DONE;
+	pool_dispatch(p);
+	if (x->cbs.on_error)
+		x->cbs.on_error(x->arg, x, err);
+	cx_put(p, x);
+}
+
+static void cc_eof(lh_cconn *c)
+{
+	lh_pc *pc = &c->pc;
+	pc->nr = 0;
+	pc->ev = EV_NONE;
+	/* A body delimited by the close ends here; anything else is cut,
+	 * and a reset cuts even that. */
+	if (c->rst) {
+		cc_fail(c, LH_ERR_RESET);
+		return;
+	}
+	http_parser_execute(&pc->p, &lh_settings, NULL, 0);
+	if (HTTP_PARSER_ERRNO(&pc->p) == HPE_PAUSED)
+		http_parser_pause(&pc->p, 0);
+	if (pc->ev == EV_DONE && c->x && c->x->resp && !c->interim)
+		cc_done(c);
+	else
+		cc_fail(c, LH_ERR_RESET);
+}
+
+static void cc_process(lh_cconn *c)
+{
+	lh_pool *p = c->p;
+	lh_pc *pc = &c->pc;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	for (;;) {
+		lh_cx *x = c->x;
+		size_t avail = evbuffer_get_length(in), n, pos = 0;
+		if (c->dead || p->freeing)
+			return;
+		if (!x) {
+			/* Bytes nobody asked for, or the server closing an
+			 * idle connection: either way it is done. */
+			if (avail || c->eof)
+				cc_kill(c);
+			return;
+		}
+		if (x->rd_off)
+			return;
+		if (!avail) {
+			if (c->eof)
+				cc_eof(c);
+			return;
+		}
+		if (!x->got_byte) {
+			x->got_byte = 1;
+			x->keep = 0;
+			if (x->retain)
+				evbuffer_drain(x->retain, evbuffer_get_length(x->retain));
+		}
+		if (pc_run(pc, in, &n) < 0) {
+			cc_fail(c, LH_ERR_PROTOCOL);
+			return;
+		}
+		for (uint32_t i = 0; i < pc->nr; i++) {
+			if (!x->resp || !x->cbs.on_body)
+				continue;
+			pc_take(pc, i, in, &pos, c->chunk);
+			x->cbs.on_body(x->arg, x, c->chunk);
+			if (c->dead || p->freeing || c->x != x)
+				return;
+			evbuffer_drain(c->chunk, evbuffer_get_length(c->chunk));
+		}
+		if (n > pos)
+			evbuffer_drain(in, n - pos);
+		if (pc->ev == EV_HEAD) {
+			int st = pc->head.status;
+			if (st / 100 == 1) {
+				/* Interim answers (100 Continue) are skipped;
+				 * 101 would switch protocols we never asked
+				 * for. */
+				if (st == 101) {
+					cc_fail(c, LH_ERR_PROTOCOL);
+					return;
+				}
+				c->interim = 1;
+			} else {
+				c->resp_ka = (uint8_t)pc->head.keep_alive;
+				x->resp = 1;
+				if (x->cbs.on_response)
+					x->cbs.on_response(x->arg, x, &pc->head);
+			}
+		} else if (pc->ev == EV_DONE) {
+			if (c->interim)
+				c->interim = 0;
+			else
+				cc_done(c);
+		}
+	}
+}
+
+static void cc_readcb(struct bufferevent *bev, void *arg)
+{
+	lh_cconn *c = arg;
+	cc_enter(c);
+	if (!c->dead) {
+		c->connected = 1;
+		if (!c->p->rlg && !(c->x && c->x->rd_off) && !c->eof &&
+		    lh_read_more(bev) < 0)
+			c->rst = 1;
+		cc_process(c);
+	}
+	cc_leave(c);
+}
+
+static void cc_writecb(struct bufferevent *bev, void *arg)
+{
+	lh_cconn *c = arg;
+	cc_enter(c);
+	if (!c->dead) {
+		lh_cx *x = c->x;
+		c->connected = 1;
+		if (x && x->over &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) <= LH_LOW) {
+			x->over = 0;
+			if (x->cbs.on_drain)
+				x->cbs.on_drain(x->arg, x);
+		}
+	}
+	cc_leave(c);
+}
+
+static void cc_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	lh_cconn *c = arg;
+	cc_enter(c);
+	if (!c->dead) {
+		if (what & BEV_EVENT_CONNECTED) {
+			c->connected = 1;
+			bufferevent_set_timeouts(bev, NULL, NULL);
+		} else if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
+			   c->connected) {
+			c->eof = 1;
+			cc_process(c);
+		} else {
+			cc_fail(c, LH_ERR_RESET);
+		}
+	}
+	cc_leave(c);
+}
+
+static void pool_kick(evutil_socket_t fd, short what, void *arg)
+{
+	lh_pool *p = arg;
+	lh_cx *x;
+	(void)fd;
+	(void)what;
+	p->busy++;
+	while (!p->freeing && (x = xq_pop(&p->kick))) {
+		x->where = X_DONE;
+		if (x->cbs.on_error)
+			x->cbs.on_error(x->arg, x, x->err);
+		cx_put(p, x);
+	}
+	if (--p->busy == 0 && p->freeing)
+		free(p);
+}
+
+const char *lh_err_name(int e)
+{
+	switch (e) {
+	case LH_ERR_CONNECT:
+		return "connect-failure";
+	case LH_ERR_RESET:
+		return "reset";
+	case LH_ERR_PROTOCOL:
+		return "protocol-error";
+	default:
+		return "unknown";
+	}
+}
+
+lh_pool *lh_pool_new(struct event_base *base, const char *addr, uint16_t port,
+		     uint32_t max_conns, uint32_t connect_timeout_ms)
+{
+	lh_pool *p = calloc(1, sizeof *p);
+	char txt[INET6_ADDRSTRLEN];
+	if (!p)
+		return NULL;
+	if (lh_addr(addr, port, &p->sa, &p->salen) < 0)
+		goto fail;
+	p->kick_ev = event_new(base, -1, 0, pool_kick, p);
+	if (!p->kick_ev)
+		goto fail;
+	p->base = base;
+	p->max_conns = max_conns;
+	p->ctimeout_ms = connect_timeout_ms;
+	if (p->sa.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&p->sa)->sin6_addr,
+			  txt, sizeof txt);
+		snprintf(p->host, sizeof p->host, "[%s]:%u", txt, (unsigned)port);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&p->sa)->sin_addr,
+			  txt, sizeof txt);
+		snprintf(p->host, sizeof p->host, "%s:%u", txt, (unsigned)port);
+	}
+	return p;
+fail:
+	free(p);
+	return NULL;
+}
+
+void lh_pool_free(lh_pool *p)
+{
+	lh_cx *x;
+	if (!p || p->freeing)
+		return;
+	p->freeing = 1;
+	while (p->conns) {
+		lh_cconn *c = p->conns;
+		if (c->x) {
+			x = c->x;
+			c->x = NULL;
+			cx_destroy(x);
+		}
+		cc_kill(c);
+	}
+	while ((x = xq_pop(&p->wait)))
+		cx_destroy(x);
+	while ((x = xq_pop(&p->kick)))
+		cx_destroy(x);
+	while ((x = p->free)) {
+		p->free = x->next;
+		cx_destroy(x);
+	}
+	if (p->rlg)
+		bufferevent_rate_limit_group_free(p->rlg);
+	p->rlg = NULL;
+	event_free(p->kick_ev);
+	p->kick_ev = NULL;
+	if (!p->busy)
+		free(p);
+}
+
+/* Bytes per 10 ms tick for a rate; 0 (no limit) is libevent's largest. */
+static size_t rate_per_tick(uint64_t bytes_per_second)
+{
+	if (!bytes_per_second)
+		return (size_t)EV_RATE_LIMIT_MAX;
+	uint64_t per = bytes_per_second / 100;
+	if (!per)
+		per = 1;
+	if (per > (uint64_t)EV_RATE_LIMIT_MAX)
+		per = (uint64_t)EV_RATE_LIMIT_MAX;
+	return (size_t)per;
+}
+
+int lh_pool_set_rates(lh_pool *p, uint64_t read_bps, uint64_t write_bps)
+{
+	if (!read_bps && !write_bps) {
+		if (p->rlg) {
+			for (lh_cconn *c = p->conns; c; c = c->next)
+				bufferevent_remove_from_rate_limit_group(c->bev);
+			bufferevent_rate_limit_group_free(p->rlg);
+			p->rlg = NULL;
+		}
+		return 0;
+	}
+	/* Ticks of 10 ms: with libevent's default tick of a second, each
+	 * second's budget would leave in one burst. */
+	struct timeval tick = { 0, 10 * 1000 };
+	size_t rd = rate_per_tick(read_bps), wr = rate_per_tick(write_bps);
+	struct ev_token_bucket_cfg *cfg =
+		ev_token_bucket_cfg_new(rd, rd, wr, wr, &tick);
+	int r = 0;
+	if (!cfg)
+		return -1;
+	if (p->rlg) {
+		r = bufferevent_rate_limit_group_set_cfg(p->rlg, cfg);
+	} else {
+		p->rlg = bufferevent_rate_limit_group_new(p->base, cfg);
+		if (!p->rlg)
+			r = -1;
+		for (lh_cconn *c = p->conns; c && p->rlg; c = c->next)
+			if (bufferevent_add_to_rate_limit_group(c->bev, p->rlg) < 0)
+				r = -1;
+	}
+	ev_token_bucket_cfg_free(cfg); /* the group keeps a copy */
+	return r < 0 ? -1 : 0;
+}
+
+int lh_pool_set_rate(lh_pool *p, uint64_t bytes_per_second)
+{
+	return lh_pool_set_rates(p, bytes_per_second, bytes_per_second);
+}
+
+uint32_t lh_pool_connections(const lh_pool *p)
+{
+	return p->nconns;
+}
+
+uint64_t lh_pool_opened(const lh_pool *p)
+{
+	return p->opened;
+}
+
+/* Write the request head into x->hbuf. Returns 0, -1 on no memory, -2
+ * when the method or target cannot be sent. */
+static int cx_head(lh_cx *x, const lh_head *req)
+{
+	lh_pool *p = x->p;
+	const char *method = req->method[0] ? req->method : "GET";
+	const char *target = req->target && req->target[0] ? req->target : "/";
+	unsigned major = req->major, minor = req->minor;
+	char ver[40], extra[192];
+	int el = 0, vl;
+
+	if (!is_token(method) || !is_target(target))
+		return -2;
+	/* Chunked bodies need HTTP/1.1; so does anything unspecified. */
+	if (!major || req->content_length < 0) {
+		major = 1;
+		minor = 1;
+	}
+	int v11 = major > 1 || (major == 1 && minor >= 1);
+	x->head_req = !strcmp(method, "HEAD");
+	/* RFC 9112 9.3.1.1: a client may send a request again on its own
+	 * only when its method is idempotent (a POST may have been done). */
+	x->idempotent = !strcmp(method, "GET") || x->head_req ||
+			!strcmp(method, "OPTIONS") || !strcmp(method, "PUT") ||
+			!strcmp(method, "DELETE") || !strcmp(method, "TRACE");
+	x->chunked = req->content_length < 0;
+	x->left = x->chunked ? -1 : req->content_length;
+	x->ended = req->content_length == 0;
+	x->ka = v11 ? !conn_has(req, "close") : conn_has(req, "keep-alive");
+	if (!lh_head_get(req, "Host"))
+		el += snprintf(extra + el, sizeof extra - (size_t)el,
+			       "Host: %s\r\n", p->host);
+	if (x->chunked)
+		el += snprintf(extra + el, sizeof extra - (size_t)el,
+			       "Transfer-Encoding: chunked\r\n");
+	else if (req->content_length > 0 ||
+		 (strcmp(method, "GET") && strcmp(method, "HEAD")))
+		el += snprintf(extra + el, sizeof extra - (size_t)el,
+			       "Content-Length: %" PRId64 "\r\n",
+			       req->content_length);
+	vl = snprintf(ver, sizeof ver, " HTTP/%u.%u\r\n", major, minor);
+
+	size_t ml = strlen(method), tl = strlen(target);
+	size_t need = ml + 1 + tl + (size_t)vl + head_lines_size(req, 0) +
+		      (size_t)el + 2;
+	if (need > x->hcap) {
+		char *b = realloc(x->hbuf, need);
+		if (!b)
+			return -1;
+		x->hbuf = b;
+		x->hcap = need;
+	}
+	char *w = x->hbuf;
+	memcpy(w, method, ml);
+	w += ml;
+	*w++ = ' ';
+	memcpy(w, target, tl);
+	w += tl;
+	memcpy(w, ver, (size_t)vl);
+	w = head_lines_put(w + vl, req, 0);
+	memcpy(w, extra, (size_t)el);
+	w += el;
+	memcpy(w, "\r\n", 2);
+	x->hlen = need;
+	return 0;
+}
+
+lh_cx *lh_request(lh_pool *p, const lh_head *req, const lh_client_cbs *cbs,
+		  void *arg)
+{
+	if (p->freeing)
+		return NULL;
+	lh_cx *x = cx_get(p);
+	if (!x)
+		return NULL;
+	x->cbs = *cbs;
+	x->arg = arg;
+	int r = cx_head(x, req);
+	if (r == -1) {
+		cx_put(p, x);
+		return NULL;
+	}
+	if (r == -2) {
+		x->ended = 1;
+		cx_fail_later(x, LH_ERR_PROTOCOL);
+		return x;
+	}
+	x->where = X_WAIT;
+	xq_push(&p->wait, x);
+	pool_dispatch(p);
+	return x;
+}
+
+void lh_cx_set_data(lh_cx *x, void *data)
+{
+	x->data = data;
+}
+
+void *lh_cx_data(const lh_cx *x)
+{
+	return x->data;
+}
+
+size_t lh_cx_backlog(const lh_cx *x)
+{
+	if (x->where == X_WAIT)
+		return evbuffer_get_length(x->pending);
+	if (x->where == X_CONN)
+		return evbuffer_get_length(bufferevent_get_output(x->c->bev));
+	return 0;
+}
+
+/* Body bytes on the wire, to the connection or, before there is one, to
+ * x->pending; copied for a resend while one is possible. */
+static int cx_raw(lh_cx *x, struct evbuffer *buf, const char *mem, uint64_t n)
+{
+	if (x->where == X_CONN) {
+		cx_keep(x, buf, mem, n);
+		return put_src(bufferevent_get_output(x->c->bev), buf, mem, n);
+	}
+	return put_src(x->pending, buf, mem, n);
+}
+
+static int cx_emit(lh_cx *x, struct evbuffer *buf, const char *mem, uint64_t n)
+{
+	int r = 0;
+	if (x->where != X_WAIT && x->where != X_CONN) {
+		/* An error is on its way: the bytes have nowhere to go. */
+		if (buf)
+			evbuffer_drain(buf, evbuffer_get_length(buf));
+		return 0;
+	}
+	if (x->ended) {
+		if (buf)
+			evbuffer_drain(buf, evbuffer_get_length(buf));
+		return n ? -1 : 0;
+	}
+	if (x->chunked) {
+		if (n) {
+			char hb[24];
+			int hl = snprintf(hb, sizeof hb, "%" PRIx64 "\r\n", n);
+			r = cx_raw(x, NULL, hb, (uint64_t)hl) < 0 ||
+			    cx_raw(x, buf, mem, n) < 0 ||
+			    cx_raw(x, NULL, "\r\n", 2) < 0;
+		}
+	} else {
+		uint64_t k = n < (uint64_t)x->left ? n : (uint64_t)x->left;
+		if (k)
+			r = cx_raw(x, buf, mem, k) < 0;
+		x->left -= (int64_t)k;
+		if (!x->left)
+			x->ended = 1;
+	}
+	if (buf)
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+	if (lh_cx_backlog(x) > LH_HIGH)
+		x->over = 1;
+	return r ? -1 : 0;
+}
+
+int lh_cx_body(lh_cx *x, struct evbuffer *data)
+{
+	return cx_emit(x, data, NULL, evbuffer_get_length(data));
+}
+
+int lh_cx_body_fill(lh_cx *x, uint64_t n)
+{
+	return cx_emit(x, NULL, NULL, n);
+}
+
+void lh_cx_body_end(lh_cx *x)
+{
+	lh_pool *p = x->p;
+	if ((x->where != X_WAIT && x->where != X_CONN) || x->ended)
+		return;
+	if (x->chunked) {
+		cx_raw(x, NULL, "0\r\n\r\n", 5);
+		x->ended = 1;
+		return;
+	}
+	/* Fewer bytes than Content-Length promised: the server would wait
+	 * for the rest forever, so the connection goes. */
+	if (x->where == X_CONN) {
+		lh_cconn *c = x->c;
+		c->x = NULL;
+		x->c = NULL;
+		cc_reset(c);
+	} else {
+		xq_del(&p->wait, x);
+	}
+	cx_fail_later(x, LH_ERR_RESET);
+	pool_dispatch(p);
+}
+
+void lh_cx_cancel(lh_cx *x)
+{
+	lh_pool *p = x->p;
+	switch (x->where) {
+	case X_WAIT:
+		xq_del(&p->wait, x);
+		break;
+	case X_KICK:
+		xq_del(&p->kick, x);
+		break;
+	case X_CONN: {
+		lh_cconn *c = x->c;
+		c->x = NULL;
+		x->c = NULL;
+		cc_reset(c);
+		break;
+	}
+	default:
+		return; /* it has ended: nothing to give up */
+	}
+	cx_put(p, x);
+	pool_dispatch(p);
+}
+
+void lh_cx_read_enable(lh_cx *x, int on)
+{
+	x->rd_off = !on;
+	if (x->where != X_CONN)
+		return;
+	lh_cconn *c = x->c;
+	if (!on) {
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	if (!c->eof)
+		bufferevent_enable(c->bev, EV_READ);
+	if (c->eof || evbuffer_get_length(bufferevent_get_input(c->bev)))
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+				    BEV_TRIG_DEFER_CALLBACKS);
+}

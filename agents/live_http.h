@@ -1,0 +1,252 @@
+/*
+ * live_http.h - HTTP/1.1 for live mode: servers and pooled clients on
+ * libevent bufferevents, messages parsed by http-parser.
+ *
+ * Why not libevent's own evhttp: its server reads a whole request body
+ * before it calls the handler, and a proxy must stream bodies through
+ * without holding them whole; it also gives no hold on hop-by-hop headers
+ * or on how upstream connections are reused. http-parser (Debian's
+ * libhttp-parser-dev, the parser Node.js used for years) only parses, so the
+ * framing, the keep-alive rules and the connection pool are ours and small.
+ *
+ * Everything runs on one event_base and one thread. Header names keep the
+ * case they arrived in and compare without case (RFC 9110 5.1).
+ *
+ * Lifetimes: an exchange (lh_sx on a server, lh_cx on a client) is owned by
+ * the library. The caller may keep a pointer to it until the library calls
+ * its last callback for it (on_abort for lh_sx, on_end or on_error for
+ * lh_cx), or until the caller ends it (lh_sx_respond_end, lh_sx_abort,
+ * lh_cx_cancel). After that the pointer is dead; no callback names it again.
+ */
+#ifndef LIVE_HTTP_H
+#define LIVE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct evbuffer;
+
+/* Backpressure marks on an exchange's unsent bytes (lh_sx_backlog,
+ * lh_cx_backlog): a producer that sees more than LH_HIGH_MARK pauses its
+ * source, and on_drain comes once the backlog is down to LH_LOW_MARK. */
+enum { LH_HIGH_MARK = 256 * 1024, LH_LOW_MARK = 64 * 1024 };
+
+/* ---- message heads ---- */
+
+/* In heads the caller builds (lh_head_add, lh_head_copy), name and value
+ * are one allocation, owned by the head: change headers through lh_head_add,
+ * lh_head_set and lh_head_del rather than by assigning the pointers. */
+typedef struct lh_header {
+	char *name;
+	char *value;
+} lh_header;
+
+typedef struct lh_head {
+	/* request */
+	char method[16];       /* "GET", ... */
+	char *target;          /* request-target as sent: path and query */
+	/* response */
+	int status;
+	/* both */
+	unsigned major, minor; /* HTTP version: 1.1 or 1.0 */
+	lh_header *h;
+	uint32_t nh, cap;
+	/* Body framing as parsed (incoming) or as wanted (outgoing):
+	 * content_length >= 0: that many bytes; -1: unknown (chunked on
+	 * HTTP/1.1, until close for a response to HTTP/1.0). A request
+	 * without Content-Length or Transfer-Encoding has 0. */
+	int64_t content_length;
+	int keep_alive;        /* incoming: the peer allows reuse */
+} lh_head;
+
+/* An empty head: HTTP/1.1, no headers, content_length 0. lh_head_clear
+ * frees what it holds and empties it again. Never clear a head the library
+ * lent to a callback. */
+void lh_head_init(lh_head *h);
+void lh_head_clear(lh_head *h);
+/* Copy src into dst (dst is cleared first). Returns 0, -1 on no memory. */
+int lh_head_copy(lh_head *dst, const lh_head *src);
+int lh_head_set_target(lh_head *h, const char *target);
+/* The value of the first header named `name`, or NULL. */
+const char *lh_head_get(const lh_head *h, const char *name);
+/* Append a header (copies both strings). Returns 0, -1 on no memory. */
+int lh_head_add(lh_head *h, const char *name, const char *value);
+/* Remove every header named `name`. Returns how many were removed. */
+uint32_t lh_head_del(lh_head *h, const char *name);
+/* Replace every header named `name` by one with `value`. Returns 0, -1 on
+ * no memory (the old ones are gone then). */
+int lh_head_set(lh_head *h, const char *name, const char *value);
+/* Remove the hop-by-hop headers a proxy must not forward (RFC 9110 7.6.1):
+ * Connection and every header it names, Keep-Alive, Proxy-Connection,
+ * TE, Transfer-Encoding, Upgrade. Content-Length stays (the framing is
+ * redone from content_length when the head is sent). */
+void lh_head_strip_hop_by_hop(lh_head *h);
+
+/* ---- servers ---- */
+
+typedef struct lh_server lh_server;
+typedef struct lh_sx lh_sx;   /* one request on a server connection */
+
+typedef struct lh_server_cbs {
+	/* A request head arrived. The handler answers now or later, through
+	 * lh_sx_respond_*; the head is borrowed for the call. */
+	void (*on_request)(void *arg, lh_sx *x, const lh_head *head);
+	/* Request body bytes, as they arrive: the callee takes what it wants
+	 * from `chunk` (what it leaves is dropped). May be NULL. */
+	void (*on_body)(void *arg, lh_sx *x, struct evbuffer *chunk);
+	/* The request body is complete. May be NULL. Not called once the
+	 * response has ended (the rest of the body is read and dropped). */
+	void (*on_body_end)(void *arg, lh_sx *x);
+	/* The exchange died before its response was ended: the client
+	 * closed or reset the connection, or a protocol error. x is dead on
+	 * return. Not called for exchanges the caller ended or aborted. */
+	void (*on_abort)(void *arg, lh_sx *x);
+	/* The response's unsent bytes fell below the low mark (64 KB) after
+	 * having been above the high mark (256 KB); see lh_sx_backlog. May be
+	 * NULL. */
+	void (*on_drain)(void *arg, lh_sx *x);
+} lh_server_cbs;
+
+/* Listen on addr:port (a numeric IPv4 or IPv6 address; port 0 picks a free
+ * one, see lh_server_port), with SO_REUSEADDR. Connections are kept alive
+ * as HTTP/1.1 says; pipelined requests are answered in order (one at a
+ * time: the next request is read once the response before it has ended;
+ * client bytes wait in the socket meanwhile). Returns NULL
+ * and fills err on failure (for example, the address is in use). */
+lh_server *lh_server_new(struct event_base *base, const char *addr,
+			 uint16_t port, const lh_server_cbs *cbs, void *arg,
+			 char *err, size_t errlen);
+uint16_t lh_server_port(const lh_server *s);
+/* Stop listening and close every connection; exchanges still open get no
+ * further callbacks. */
+void lh_server_free(lh_server *s);
+/* Connections open now (for tests and metrics). */
+uint32_t lh_server_connections(const lh_server *s);
+/* Connections accepted since lh_server_new. */
+uint64_t lh_server_accepted(const lh_server *s);
+
+void lh_sx_set_data(lh_sx *x, void *data);
+void *lh_sx_data(const lh_sx *x);
+/* The peer's address as text ("127.0.0.1"), for logs. */
+const char *lh_sx_peer(const lh_sx *x);
+
+/* Send the response head. Framing comes from resp->content_length:
+ * Content-Length when >= 0, else chunked (or close-delimited to an
+ * HTTP/1.0 client); any framing headers in resp are replaced. Connection
+ * is the library's too: a `close` token in resp's Connection header closes
+ * the connection after this response, and the header sent says what the
+ * library does. Responses to HEAD and 204/304 carry no body (body bytes
+ * are dropped). Status 0 means 200; interim (1xx) statuses are refused:
+ * the library answers `Expect: 100-continue` itself. A Date or Server
+ * header is not added. Returns 0, or -1 when x cannot answer. */
+int lh_sx_respond_head(lh_sx *x, const lh_head *resp);
+/* Send body bytes; all of `data` is moved out. */
+int lh_sx_respond_body(lh_sx *x, struct evbuffer *data);
+/* Send `n` bytes of filler body (for fake services), without building
+ * them in memory first where possible. */
+int lh_sx_respond_fill(lh_sx *x, uint64_t n);
+/* The response is complete. x is dead on return (the library finishes
+ * writing it, then reads the next request or closes as keep-alive says). */
+void lh_sx_respond_end(lh_sx *x);
+/* Shorthand: a whole response with a small text body. x is dead on
+ * return. `extra` may be NULL. */
+void lh_sx_respond_simple(lh_sx *x, int status, const char *content_type,
+			  const char *body, size_t len, const lh_head *extra);
+/* Reset the connection (RST: SO_LINGER 0). x is dead on return. */
+void lh_sx_abort(lh_sx *x);
+/* Bytes of the response not yet written to the socket. */
+size_t lh_sx_backlog(const lh_sx *x);
+/* Stop (0) or restart (1) reading the request body from the client,
+ * for flow control. Bytes already parsed in the same pass (a few small
+ * chunks of a chunked body at most) may still reach on_body after a stop. */
+void lh_sx_read_enable(lh_sx *x, int on);
+
+/* ---- clients ---- */
+
+typedef struct lh_pool lh_pool;
+typedef struct lh_cx lh_cx;   /* one request to an upstream */
+
+enum lh_err {
+	LH_ERR_CONNECT = 1, /* refused, unreachable or the connect timed
+			     * out: the request never reached the server */
+	LH_ERR_RESET,       /* the connection closed or reset after the
+			     * request was sent, before the response ended */
+	LH_ERR_PROTOCOL,    /* the server's answer was not HTTP (or the
+			     * request's method or target cannot be sent:
+			     * a space, CR or LF in it) */
+};
+
+/* Short names: "connect-failure", "reset" (Envoy's retry_on words) and
+ * "protocol-error". */
+
+const char *lh_err_name(int e);
+
+typedef struct lh_client_cbs {
+	/* The response head arrived (borrowed for the call). */
+	void (*on_response)(void *arg, lh_cx *x, const lh_head *head);
+	/* Response body bytes; as for lh_server_cbs.on_body. May be NULL. */
+	void (*on_body)(void *arg, lh_cx *x, struct evbuffer *chunk);
+	/* The response is complete; x is dead on return. */
+	void (*on_end)(void *arg, lh_cx *x);
+	/* The exchange failed (enum lh_err); x is dead on return. Called at
+	 * most once, and never after on_end. An error after on_response
+	 * means the body was cut short. */
+	void (*on_error)(void *arg, lh_cx *x, int err);
+	/* The request's unsent bytes fell below the low mark after being
+	 * above the high mark (as on_drain of a server). May be NULL. */
+	void (*on_drain)(void *arg, lh_cx *x);
+} lh_client_cbs;
+
+/* Connections to one upstream addr:port, kept alive and reused (last used
+ * first). At most max_conns at once (0: no limit); requests beyond wait in
+ * FIFO order for a connection. A connect that takes longer than
+ * connect_timeout_ms fails with LH_ERR_CONNECT (0: the OS decides). */
+lh_pool *lh_pool_new(struct event_base *base, const char *addr, uint16_t port,
+		     uint32_t max_conns, uint32_t connect_timeout_ms);
+/* Close every connection; open exchanges get no further callbacks. */
+void lh_pool_free(lh_pool *p);
+/* Limit the bytes per second read and written over all of the pool's
+ * connections together (a token bucket, libevent's rate-limit groups);
+ * 0 removes the limit. Returns 0, -1 on failure. */
+int lh_pool_set_rate(lh_pool *p, uint64_t bytes_per_second);
+/* The same with a limit per direction: bytes read (the answers) and bytes
+ * written (the requests) per second; 0 leaves that direction free, and
+ * both 0 removes the limit. */
+int lh_pool_set_rates(lh_pool *p, uint64_t read_bps, uint64_t write_bps);
+/* Connections open now, busy or idle. */
+uint32_t lh_pool_connections(const lh_pool *p);
+/* Connections opened since lh_pool_new. */
+uint64_t lh_pool_opened(const lh_pool *p);
+
+/* Start a request. The head is copied; its framing comes from
+ * req->content_length as for responses (chunked when -1). An empty method
+ * means GET and a NULL target "/"; a Host header (the pool's addr:port) is
+ * added when req has none; Connection is sent as req has it. If a reused
+ * idle connection turns out closed by the server before any byte of the
+ * answer came back, a request with an idempotent method (GET, HEAD,
+ * OPTIONS, PUT, DELETE, TRACE: RFC 9112 9.3.1.1) is sent again once on a
+ * new connection, as browsers and Envoy do; others get LH_ERR_RESET. For
+ * the resend up to
+ * 64 KB of request body is kept until the first answer byte (a longer body
+ * gets LH_ERR_RESET instead). Returns NULL only on no memory. */
+lh_cx *lh_request(lh_pool *p, const lh_head *req, const lh_client_cbs *cbs,
+		  void *arg);
+void lh_cx_set_data(lh_cx *x, void *data);
+void *lh_cx_data(const lh_cx *x);
+/* Send request body bytes (all of `data` is moved out), then end it.
+ * A request with content_length 0 needs no body_end; one with
+ * content_length > 0 ends by itself once that many bytes were given
+ * (bytes past it are dropped). Ending a Content-Length body short resets
+ * the connection and on_error(LH_ERR_RESET) follows. */
+int lh_cx_body(lh_cx *x, struct evbuffer *data);
+int lh_cx_body_fill(lh_cx *x, uint64_t n);
+void lh_cx_body_end(lh_cx *x);
+/* Give up on the request: its connection is reset and not reused. No
+ * callback follows. x is dead on return. */
+void lh_cx_cancel(lh_cx *x);
+size_t lh_cx_backlog(const lh_cx *x);
+/* Stop (0) or restart (1) reading the response body, for flow control. */
+void lh_cx_read_enable(lh_cx *x, int on);
+
+#endif

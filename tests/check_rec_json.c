@@ -1,0 +1,1077 @@
+/*
+ * Recorder snapshots, their merge, and Prometheus metrics.
+ *
+ * The main test records one random workload twice: whole into one
+ * recorder, and split across three recorders the way live mode splits it
+ * across processes (the load process, sidecars, apps). Merging the three
+ * snapshots must give the very report the whole recorder gives, byte for
+ * byte.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rec_json.h"
+#include "report.h"
+#include "rng.h"
+#include "suites.h"
+#include "testutil.h"
+
+static const char *const SCENARIO =
+	"{ \"name\": \"recjson\", \"seed\": 3, \"duration\": \"30s\", \"drain\": \"1s\","
+	"  \"services\": {"
+	"    \"front\": { \"replicas\": 2, \"concurrency\": 4, \"queue\": 8,"
+	"                 \"script\": [ { \"work\": \"1ms\" }, { \"call\": \"back\" } ] },"
+	"    \"back\": { \"concurrency\": 4, \"latency\": \"2ms\","
+	"                \"versions\": { \"v1\": { \"replicas\": 2 }, \"v2\": { \"replicas\": 1 } } },"
+	"    \"db\": { \"latency\": \"1ms\" } },"
+	"  \"load\": [ { \"name\": \"web\", \"to\": \"front\", \"rps\": 100 },"
+	"            { \"name\": \"batch\", \"to\": \"back\", \"path\": \"/x\", \"users\": 2, \"think\": \"10ms\" },"
+	"            { \"name\": \"probe\", \"to\": \"db\", \"rps\": 5 } ],"
+	"  \"faults\": [ { \"kind\": \"delay\", \"at\": \"10s\", \"for\": \"5s\", \"target\": \"back\", \"delay\": \"5ms\" },"
+	"              { \"kind\": \"abort\", \"at\": \"20s\", \"for\": \"2s\", \"target\": \"db\", \"status\": 503, \"percent\": 50 } ],"
+	"  \"expect\": { \"success_rate\": \">= 80%\", \"p99\": \"<= 2s\", \"recovers_within\": \"<= 10s\","
+	"              \"services\": { \"back\": { \"p50\": \"<= 20ms\" } },"
+	"              \"clients\": { \"web\": { \"requests\": \">= 10\" } } } }";
+
+#define END (30 * MESH_S)
+#define NPARTS 3
+
+/* ---- a random workload as a list of recorder calls ---- */
+
+enum ev_kind {
+	E_CLIENT_ISSUED, E_CLIENT_DONE, E_ROUTE_ISSUED, E_ATTEMPT, E_RETRY,
+	E_OVERFLOW, E_PER_TRY, E_ROUTE_TIMEOUT, E_ROUTE_DONE, E_EJECT, E_EDGE,
+	E_FAULT, E_INST,
+};
+
+typedef struct ev {
+	mesh_time t;
+	uint32_t seq;
+	uint8_t kind;
+	uint8_t part;        /* which of the split recorders gets it */
+	uint32_t a, b;       /* client/route/service, instance/reason/... */
+	mesh_time start;     /* intended or start time of a done */
+	int o;               /* outcome, or ejection delta, or edge ok */
+	unsigned status;
+	/* E_INST */
+	int queue_full, waited, crash;
+	mesh_time wait;
+	uint64_t qlen;
+} ev;
+
+typedef struct workload {
+	ev *e;
+	size_t n, cap;
+	uint64_t live[8];          /* per client: still in flight at END */
+	mesh_time *lat[16];        /* per route: latencies recorded */
+	size_t nlat[16], caplat[16];
+} workload;
+
+static ev *add(workload *w, enum ev_kind k, mesh_time t, int part)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 4096;
+		w->e = realloc(w->e, w->cap * sizeof *w->e);
+		ck_assert_ptr_nonnull(w->e);
+	}
+	ev *e = &w->e[w->n];
+	memset(e, 0, sizeof *e);
+	e->t = t;
+	e->seq = (uint32_t)w->n++;
+	e->kind = (uint8_t)k;
+	e->part = (uint8_t)part;
+	return e;
+}
+
+static void note_lat(workload *w, uint32_t route, mesh_time lat)
+{
+	if (w->nlat[route] == w->caplat[route]) {
+		w->caplat[route] = w->caplat[route] ? 2 * w->caplat[route] : 1024;
+		w->lat[route] = realloc(w->lat[route], w->caplat[route] * sizeof(mesh_time));
+		ck_assert_ptr_nonnull(w->lat[route]);
+	}
+	w->lat[route][w->nlat[route]++] = lat;
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const ev *x = a, *y = b;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static mesh_time draw_latency(rng *g)
+{
+	double v = 5e6 * exp(1.2 * rng_normal(g));
+	if (rng_uniform(g) < 0.01)
+		v += 1.5e9 * (1 + rng_uniform(g));
+	return (mesh_time)v + 1;
+}
+
+static enum mesh_outcome draw_outcome(rng *g, unsigned *status)
+{
+	double u = rng_uniform(g);
+	*status = 200;
+	if (u < 0.85)
+		return MESH_OK;
+	if (u < 0.90) {
+		*status = rng_below(g, 2) ? 500 : 503;
+		return MESH_HTTP_ERROR;
+	}
+	if (u < 0.94) {
+		*status = 504;
+		return MESH_TIMEOUT;
+	}
+	*status = 0;
+	if (u < 0.96)
+		return MESH_RESET;
+	if (u < 0.98)
+		return MESH_CONNECT_FAIL;
+	*status = 503;
+	return MESH_REJECTED;
+}
+
+/* The load clients live in recorders 0, 0 and 2 (1 hosts none); sidecars
+ * are recorders 1 and 2; apps spread over all three. */
+static const int client_part[3] = {0, 0, 2};
+
+static uint32_t route_of(const model *m, const char *svc, const char *path)
+{
+	for (uint32_t i = 0; i < m->nroutes; i++)
+		if (!strcmp(m->services[m->routes[i].service].name, svc) &&
+		    !strcmp(m->routes[i].path, path))
+			return i;
+	ck_abort_msg("no route %s %s", svc, path);
+	return 0;
+}
+
+/* One sidecar's part of a request on `route` from `from` (a service, or
+ * nservices + client), sent at t0 and done at t1. */
+static void route_request(workload *w, rng *g, const model *m, uint32_t route,
+			  uint32_t from, mesh_time t0, mesh_time t1,
+			  enum mesh_outcome o, unsigned status)
+{
+	int part = 1 + (int)rng_below(g, 2);
+	uint32_t svc = m->routes[route].service;
+	if (t1 < t0)
+		t1 = t0;
+	ev *e = add(w, E_ROUTE_ISSUED, t0, part);
+	e->a = route;
+	uint32_t tries = o == MESH_REJECTED ? 0 : 1 + (uint32_t)rng_below(g, 3);
+	mesh_time span = t1 - t0;
+	for (uint32_t k = 0; k < tries; k++) {
+		mesh_time at = t0 + span * k / (tries + 1);
+		e = add(w, E_ATTEMPT, at, part);
+		e->a = route;
+		uint32_t inst = (uint32_t)rng_below(g, m->services[svc].replicas);
+		e = add(w, E_INST, at + 1000, (int)((svc + inst) % NPARTS));
+		e->a = svc;
+		e->b = inst;
+		e->queue_full = rng_uniform(g) < 0.03;
+		e->status = e->queue_full ? 503 : status ? status : 200;
+		e->waited = !e->queue_full && rng_uniform(g) < 0.3;
+		e->wait = e->waited ? draw_latency(g) / 4 : 0;
+		e->qlen = rng_below(g, 9);
+		e->crash = rng_uniform(g) < 0.0005;
+		if (k + 1 < tries) {
+			e = add(w, E_RETRY, at + span / (2 * (tries + 1)), part);
+			e->a = route;
+			e->b = (uint32_t)rng_below(g, REC_RETRY_COUNT);
+			if (e->b == REC_RETRY_PER_TRY_TIMEOUT) {
+				e = add(w, E_PER_TRY, e->t, part);
+				e->a = route;
+			}
+		}
+	}
+	if (rng_uniform(g) < 0.05) {
+		e = add(w, E_OVERFLOW, t0 + span / 3, part);
+		e->a = route;
+		e->b = (uint32_t)rng_below(g, REC_OVERFLOW_COUNT);
+	}
+	if (o == MESH_TIMEOUT && rng_below(g, 2)) {
+		e = add(w, E_ROUTE_TIMEOUT, t1, part);
+		e->a = route;
+	}
+	if (t1 >= END)
+		return; /* still in flight at the end */
+	e = add(w, E_ROUTE_DONE, t1, part);
+	e->a = route;
+	e->start = t0;
+	e->o = o;
+	e->status = status;
+	if (o != MESH_REJECTED)
+		note_lat(w, route, t1 - t0);
+	e = add(w, E_EDGE, t1, part);
+	e->a = from;
+	e->b = svc;
+	e->o = o == MESH_OK;
+}
+
+static void make_workload(workload *w, const model *m, uint64_t seed,
+			  uint32_t ejections_per_sidecar)
+{
+	memset(w, 0, sizeof *w);
+	rng g;
+	rng_seed(&g, seed);
+	uint32_t back_root = route_of(m, "back", "/");
+	mesh_time t = 0;
+	for (;;) {
+		t += (mesh_time)(-log(rng_uniform_pos(&g)) * 3e6);
+		if (t >= END)
+			break;
+		uint32_t c = (uint32_t)rng_below(&g, m->nclients);
+		int cp = client_part[c];
+		ev *e = add(w, E_CLIENT_ISSUED, t, cp);
+		e->a = c;
+		mesh_time lat = draw_latency(&g);
+		unsigned status;
+		enum mesh_outcome o = draw_outcome(&g, &status);
+		if (o == MESH_REJECTED)
+			lat = lat % 1000;
+		mesh_time t1 = t + lat;
+		uint32_t route = m->clients[c].route;
+		route_request(w, &g, m, route, m->nservices + c, t + 100, t1 - 1, o, status);
+		if (c == 0 && lat > 20000)
+			route_request(w, &g, m, back_root, 0, t + 10000, t1 - 10000,
+				      o == MESH_REJECTED ? MESH_OK : o, status ? status : 200);
+		if (rng_uniform(&g) < 0.1) {
+			e = add(w, E_FAULT, t + 50, (int)rng_below(&g, NPARTS));
+			e->a = (uint32_t)rng_below(&g, m->nfaults);
+		}
+		if (t1 >= END) {
+			w->live[c]++;
+			continue;
+		}
+		e = add(w, E_CLIENT_DONE, t1, cp);
+		e->a = c;
+		e->start = t;
+		e->o = o;
+		e->status = status;
+	}
+	/* Outlier ejections by two sidecars (recorders 1 and 2), each
+	 * consistent on its own: a host comes back only after it went. Times
+	 * are distinct across sidecars (odd and even). */
+	for (int k = 1; k <= 2; k++) {
+		uint8_t out[8][8] = {{0}};
+		mesh_time *ts = malloc(ejections_per_sidecar * sizeof *ts);
+		for (uint32_t j = 0; j < ejections_per_sidecar; j++)
+			ts[j] = rng_below(&g, END / 2 - 1);
+		for (uint32_t j = 1; j < ejections_per_sidecar; j++)
+			for (uint32_t i = j; i > 0 && ts[i - 1] > ts[i]; i--) {
+				mesh_time x = ts[i];
+				ts[i] = ts[i - 1];
+				ts[i - 1] = x;
+			}
+		mesh_time prev = 0;
+		for (uint32_t j = 0; j < ejections_per_sidecar; j++) {
+			mesh_time at = ts[j] * 2 + (mesh_time)(k - 1);
+			if (j && at <= prev)
+				at = prev + 2;
+			prev = at;
+			uint32_t svc = (uint32_t)rng_below(&g, 2);
+			uint32_t inst = (uint32_t)rng_below(&g, m->services[svc].replicas);
+			ev *e = add(w, E_EJECT, at, k);
+			e->a = svc;
+			e->b = inst;
+			e->o = out[svc][inst] ? -1 : +1;
+			out[svc][inst] ^= 1;
+		}
+		free(ts);
+	}
+	qsort(w->e, w->n, sizeof *w->e, cmp_ev);
+}
+
+static void workload_free(workload *w)
+{
+	free(w->e);
+	for (int i = 0; i < 16; i++)
+		free(w->lat[i]);
+}
+
+static void apply(rec *r, const ev *e)
+{
+	switch (e->kind) {
+	case E_CLIENT_ISSUED: rec_client_issued(r, e->a, e->t); break;
+	case E_CLIENT_DONE:
+		rec_client_done(r, e->a, e->start, e->t, (enum mesh_outcome)e->o, e->status);
+		break;
+	case E_ROUTE_ISSUED: rec_route_issued(r, e->a, e->t); break;
+	case E_ATTEMPT: rec_attempt(r, e->a, e->t); break;
+	case E_RETRY: rec_retry(r, e->a, (int)e->b, e->t); break;
+	case E_OVERFLOW: rec_overflow(r, e->a, (int)e->b, e->t); break;
+	case E_PER_TRY: rec_per_try_timeout(r, e->a); break;
+	case E_ROUTE_TIMEOUT: rec_route_timeout(r, e->a); break;
+	case E_ROUTE_DONE:
+		rec_route_done(r, e->a, e->start, e->t, (enum mesh_outcome)e->o, e->status);
+		break;
+	case E_EJECT: rec_ejection(r, e->a, e->b, e->o, e->t); break;
+	case E_EDGE: rec_edge(r, e->a, e->b, e->o); break;
+	case E_FAULT: rec_fault_hit(r, e->a); break;
+	case E_INST: {
+		rec_instance *x = rec_inst(r, e->a, e->b);
+		x->arrived++;
+		if (e->queue_full) {
+			x->queue_full++;
+		} else {
+			x->served++;
+			if (e->waited) {
+				x->waited++;
+				hist_add(&x->wait, e->wait);
+			}
+		}
+		x->by_status[e->status]++;
+		if (e->qlen > x->max_queue)
+			x->max_queue = e->qlen;
+		x->crashes += (uint64_t)e->crash;
+		break;
+	}
+	}
+}
+
+/* The workload whole into `whole` (when not NULL) and split into
+ * parts[NPARTS] (when not NULL), with the host's counts at the end as
+ * sim_run sets them. The parts are left open (not finished). */
+static void record(const model *m, const workload *w, rec *whole, rec **parts)
+{
+	uint64_t nev[NPARTS] = {0};
+	for (size_t k = 0; k < w->n; k++) {
+		if (whole)
+			apply(whole, &w->e[k]);
+		if (parts) {
+			apply(parts[w->e[k].part], &w->e[k]);
+			nev[w->e[k].part]++;
+		}
+	}
+	if (whole) {
+		whole->events = w->n;
+		whole->overall.live_at_end = 0;
+		for (uint32_t c = 0; c < m->nclients; c++) {
+			whole->clients[c].live_at_end = w->live[c];
+			whole->overall.live_at_end += w->live[c];
+		}
+		rec_finish(whole, END);
+	}
+	if (parts) {
+		for (int p = 0; p < NPARTS; p++)
+			parts[p]->events = nev[p];
+		for (uint32_t c = 0; c < m->nclients; c++) {
+			rec *r = parts[client_part[c]];
+			r->clients[c].live_at_end = w->live[c];
+			if (r->overall.live_at_end == UINT64_MAX)
+				r->overall.live_at_end = 0;
+			r->overall.live_at_end += w->live[c];
+		}
+	}
+}
+
+static char *report_of(const model *m, const rec *r)
+{
+	report_verdict *v = calloc(m->nobjectives + 1, sizeof *v);
+	report_evaluate(m, r, v);
+	char *s = report_json_string(m, r, m->seed, "sim", v);
+	free(v);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static void assert_same_text(const char *what, const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0)
+		return;
+	size_t i = 0;
+	while (got[i] && got[i] == want[i])
+		i++;
+	size_t from = i > 120 ? i - 120 : 0;
+	ck_abort_msg("%s differs at byte %zu:\n got: ...%.240s\nwant: ...%.240s",
+		     what, i, got + from, want + from);
+}
+
+static char *dump(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static void merge_ok(rec *dst, const json_t *snap)
+{
+	char err[512] = "";
+	int rc = rec_merge_snapshot(dst, snap, err, sizeof err);
+	ck_assert_msg(rc == 0, "merge failed: %s", err);
+}
+
+static rec *new_kept(const model *m)
+{
+	rec *r = rec_new(m);
+	ck_assert_ptr_nonnull(r);
+	rec_keep_seconds(r);
+	return r;
+}
+
+/* ---- (1) split recording merges into the same report ---- */
+
+START_TEST(test_split_merge_same_report)
+{
+	model *m = tu_load(SCENARIO);
+	workload w;
+	/* 1200 ejection events per sidecar: each process keeps all of its
+	 * own, and the whole recorder, at 2400, drops some. */
+	make_workload(&w, m, 20240601, 1200);
+	ck_assert_uint_gt(w.n, 50000);
+
+	rec *a = rec_new(m); /* as the simulator records: no kept seconds */
+	ck_assert_ptr_nonnull(a);
+	rec *parts[NPARTS];
+	for (int p = 0; p < NPARTS; p++)
+		parts[p] = new_kept(m);
+	record(m, &w, a, parts);
+	ck_assert_uint_gt(a->ejections_total, REC_MAX_EJECTION_EVENTS);
+	ck_assert_uint_eq(a->nejections, REC_MAX_EJECTION_EVENTS);
+	ck_assert_uint_eq(parts[1]->overall.live_at_end, UINT64_MAX);
+
+	/* Part 0 finished before its snapshot; part 1 still open (the
+	 * snapshot closes it in its view only); part 2 travels as text. */
+	rec_finish(parts[0], END);
+	json_t *s0 = rec_snapshot(parts[0], 12345 /* ignored: finished */);
+	json_t *s1 = rec_snapshot(parts[1], END);
+	ck_assert_ptr_nonnull(s0);
+	ck_assert_ptr_nonnull(s1);
+	char *s1_open = dump(s1);
+	json_t *s1b = rec_snapshot(parts[1], END);
+	char *s1_again = dump(s1b);
+	rec_finish(parts[1], END);
+	json_t *s1f = rec_snapshot(parts[1], 0);
+	char *s1_closed = dump(s1f);
+	assert_same_text("open snapshot against the same recorder finished", s1_open,
+			 s1_closed);
+	assert_same_text("two snapshots of the same open recorder", s1_again, s1_open);
+	rec_finish(parts[2], END);
+	json_t *s2 = rec_snapshot(parts[2], END);
+	char *s2_text = dump(s2);
+	json_error_t jerr;
+	json_t *s2_back = json_loads(s2_text, 0, &jerr);
+	ck_assert_msg(s2_back != NULL, "snapshot does not parse back: %s", jerr.text);
+
+	rec *c = rec_new(m);
+	ck_assert_ptr_nonnull(c);
+	merge_ok(c, s0);
+	merge_ok(c, s1);
+	merge_ok(c, s2_back);
+
+	char *want = report_of(m, a);
+	char *got = report_of(m, c);
+	assert_same_text("report of the merged recorder", got, want);
+
+	/* What the merge had to get right, checked apart so that a failure
+	 * says which. */
+	ck_assert_uint_eq(c->overall.live_at_end, a->overall.live_at_end);
+	ck_assert_uint_eq(c->nejections, a->nejections);
+	ck_assert_uint_eq(c->ejections_total, a->ejections_total);
+	for (uint32_t i = 0; i < m->nservices; i++)
+		for (uint32_t t = 0; t < a->services[i].series.nrows; t++)
+			ck_assert_uint_eq(c->services[i].series.rows[t].ejected,
+					  a->services[i].series.rows[t].ejected);
+	ck_assert(memcmp(c->overall_series.rows, a->overall_series.rows,
+			 a->overall_series.nrows * sizeof(rec_row)) == 0);
+
+	free(want);
+	free(got);
+	free(s1_open);
+	free(s1_again);
+	free(s1_closed);
+	free(s2_text);
+	json_decref(s0);
+	json_decref(s1);
+	json_decref(s1b);
+	json_decref(s1f);
+	json_decref(s2);
+	json_decref(s2_back);
+	rec_free(c);
+	for (int p = 0; p < NPARTS; p++)
+		rec_free(parts[p]);
+	rec_free(a);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
+/* Keeping seconds changes nothing in the report, and the golden test
+ * keeps it off. */
+START_TEST(test_keep_seconds_same_report)
+{
+	model *m = tu_load(SCENARIO);
+	workload w;
+	make_workload(&w, m, 77, 50);
+	rec *a = rec_new(m), *b = new_kept(m);
+	record(m, &w, a, NULL);
+	record(m, &w, b, NULL);
+	char *x = report_of(m, a), *y = report_of(m, b);
+	assert_same_text("report with kept seconds", y, x);
+	ck_assert_ptr_null(a->overall_series.secs);
+	free(x);
+	free(y);
+	rec_free(a);
+	rec_free(b);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
+/* ---- (2) snapshot -> text -> parse -> merge ---- */
+
+START_TEST(test_round_trip)
+{
+	model *m = tu_load(SCENARIO);
+	workload w;
+	make_workload(&w, m, 99, 300);
+	rec *a = new_kept(m);
+	record(m, &w, a, NULL);
+	json_t *s = rec_snapshot(a, END);
+	char *text = json_dumps(s, JSON_INDENT(1));
+	ck_assert_ptr_nonnull(text);
+	json_error_t jerr;
+	json_t *back = json_loads(text, 0, &jerr);
+	ck_assert_msg(back != NULL, "%s", jerr.text);
+	rec *d = rec_new(m);
+	merge_ok(d, back);
+	char *x = report_of(m, a), *y = report_of(m, d);
+	assert_same_text("report after a round trip", y, x);
+	/* The merged recorder's own snapshot is the same document: nothing
+	 * is lost or changed on the way. */
+	json_t *s2 = rec_snapshot(d, 0);
+	char *t1 = dump(s), *t2 = dump(s2);
+	assert_same_text("snapshot of the merged recorder", t2, t1);
+	/* Merging into an empty recorder then merging that adds up like
+	 * merging directly (merge is associative). */
+	rec *e = rec_new(m), *f = rec_new(m);
+	merge_ok(e, back);
+	merge_ok(e, back);
+	json_t *se = rec_snapshot(e, 0);
+	merge_ok(f, back);
+	merge_ok(f, se);
+	merge_ok(d, back);
+	merge_ok(d, back);
+	char *rf = report_of(m, f), *rd = report_of(m, d);
+	assert_same_text("three merges, two ways", rf, rd);
+	ck_assert_uint_eq(d->overall.issued, 3 * a->overall.issued);
+	ck_assert_uint_eq(d->overall.live_at_end, 3 * a->overall.live_at_end);
+	/* An instance's longest queue is one process's maximum, not a sum. */
+	ck_assert_uint_gt(a->services[1].inst[0].max_queue, 0);
+	ck_assert_uint_eq(d->services[1].inst[0].max_queue, a->services[1].inst[0].max_queue);
+	ck_assert_uint_eq(d->services[1].inst[0].arrived, 3 * a->services[1].inst[0].arrived);
+
+	free(rf);
+	free(rd);
+	json_decref(se);
+	rec_free(e);
+	rec_free(f);
+	free(t1);
+	free(t2);
+	json_decref(s2);
+	free(x);
+	free(y);
+	free(text);
+	json_decref(s);
+	json_decref(back);
+	rec_free(a);
+	rec_free(d);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
+/* live_at_end: "not counted" is no zero. */
+START_TEST(test_live_at_end_rule)
+{
+	model *m = tu_load(SCENARIO);
+	rec *x = new_kept(m), *y = new_kept(m), *z = new_kept(m), *d = rec_new(m);
+	ck_assert_int_eq(rec_merge(d, x), 0);
+	ck_assert_int_eq(rec_merge(d, y), 0);
+	ck_assert_uint_eq(d->overall.live_at_end, UINT64_MAX);
+	y->overall.live_at_end = 5;
+	ck_assert_int_eq(rec_merge(d, y), 0);
+	ck_assert_uint_eq(d->overall.live_at_end, 5);
+	z->overall.live_at_end = 0;
+	ck_assert_int_eq(rec_merge(d, z), 0);
+	ck_assert_int_eq(rec_merge(d, x), 0);
+	ck_assert_uint_eq(d->overall.live_at_end, 5);
+	ck_assert_int_eq(rec_merge(d, y), 0);
+	ck_assert_uint_eq(d->overall.live_at_end, 10);
+	/* A source without kept seconds cannot be merged. */
+	rec *plain = rec_new(m);
+	ck_assert_int_eq(rec_merge(d, plain), -2);
+	rec_free(plain);
+	rec_free(x);
+	rec_free(y);
+	rec_free(z);
+	rec_free(d);
+	model_free(m);
+}
+END_TEST
+
+/* When a process dropped ejection events, a second's `ejected` adds the
+ * processes' values: an upper bound, never below the truth. */
+START_TEST(test_ejected_upper_bound_when_truncated)
+{
+	model *m = tu_load(SCENARIO);
+	rec *x = new_kept(m), *y = new_kept(m), *d = rec_new(m);
+	/* x ejects and brings back host 0 of back over and over in second 3,
+	 * past what it keeps; y has host 1 out during second 3 only early. */
+	for (uint32_t k = 0; k < REC_MAX_EJECTION_EVENTS + 2; k++)
+		rec_ejection(x, 1, 0, k % 2 ? -1 : +1, 3 * MESH_S + 1000 * k);
+	rec_ejection(y, 1, 1, +1, 3 * MESH_S);
+	rec_ejection(y, 1, 1, -1, 3 * MESH_S + 10);
+	rec_finish(x, 5 * MESH_S);
+	rec_finish(y, 5 * MESH_S);
+	ck_assert_uint_gt(x->ejections_total, x->nejections);
+	ck_assert_int_eq(rec_merge(d, x), 0);
+	ck_assert_int_eq(rec_merge(d, y), 0);
+	ck_assert_uint_eq(d->services[1].series.rows[3].ejected, 2);
+	ck_assert_uint_eq(d->ejections_total, REC_MAX_EJECTION_EVENTS + 4);
+	ck_assert_uint_eq(d->nejections, REC_MAX_EJECTION_EVENTS);
+	/* Complete logs replay exactly: the two never overlapped. */
+	rec *x2 = new_kept(m), *d2 = rec_new(m);
+	rec_ejection(x2, 1, 0, +1, 3 * MESH_S + 100);
+	rec_ejection(x2, 1, 0, -1, 3 * MESH_S + 200);
+	rec_finish(x2, 5 * MESH_S);
+	ck_assert_int_eq(rec_merge(d2, x2), 0);
+	ck_assert_int_eq(rec_merge(d2, y), 0);
+	ck_assert_uint_eq(d2->services[1].series.rows[3].ejected, 1);
+	ck_assert_uint_eq(d2->nejections, 4);
+	ck_assert_uint_eq(d2->ejections[0].t, 3 * MESH_S);
+	ck_assert_uint_eq(d2->ejections[1].t, 3 * MESH_S + 10);
+	ck_assert_uint_eq(d2->ejections[2].t, 3 * MESH_S + 100);
+	rec_free(x2);
+	rec_free(d2);
+	rec_free(x);
+	rec_free(y);
+	rec_free(d);
+	model_free(m);
+}
+END_TEST
+
+/* ---- (3) malformed snapshots: the error names the path ---- */
+
+/* A fresh copy of snapshot s with `edit` applied, merged into dst: must
+ * fail with a message containing `want`, and leave dst as it was. */
+static void expect_error(rec *dst, const json_t *s, void (*edit)(json_t *),
+			 const char *want, const char *report_before)
+{
+	json_t *c = json_deep_copy(s);
+	edit(c);
+	char err[512] = "";
+	int rc = rec_merge_snapshot(dst, c, err, sizeof err);
+	ck_assert_msg(rc == -1, "merge of a bad snapshot succeeded (wanted: %s)", want);
+	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" does not say \"%s\"", err,
+		      want);
+	char *after = report_of(dst->m, dst);
+	assert_same_text("recorder after a failed merge", after, report_before);
+	free(after);
+	json_decref(c);
+}
+
+static json_t *path_get(json_t *j, const char *path)
+{
+	/* "a.b.2.c": keys, and numbers as array indexes. */
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *tok = strtok(buf, "."); tok && j; tok = strtok(NULL, "."))
+		j = json_is_array(j) ? json_array_get(j, (size_t)atoi(tok))
+				     : json_object_get(j, tok);
+	ck_assert_msg(j != NULL, "test: no %s in the snapshot", path);
+	return j;
+}
+
+static void e_not_object(json_t *j) { json_object_clear(j); json_object_set_new(j, "format", json_integer(1)); }
+static void e_version(json_t *j) { json_object_set_new(j, "version", json_integer(9)); }
+static void e_outcome_string(json_t *j)
+{
+	json_object_set_new(path_get(j, "clients.1.stats.outcomes"), "success",
+			    json_string("many"));
+}
+static void e_bucket_range(json_t *j)
+{
+	json_t *b = path_get(j, "services.1.instances.2.wait.buckets.0");
+	json_array_set_new(b, 0, json_integer(999999));
+}
+static void e_hist_count(json_t *j)
+{
+	json_t *h = path_get(j, "overall.series.latency.5");
+	json_object_set_new(h, "count",
+			    json_integer(json_integer_value(json_object_get(h, "count")) + 1));
+}
+static void e_min_outside(json_t *j)
+{
+	json_t *h = path_get(j, "routes.0.latency");
+	json_object_set_new(h, "min", json_integer(0));
+}
+static void e_scenario_name(json_t *j)
+{
+	json_array_set_new(path_get(j, "scenario.services"), 0, json_string("gateway"));
+}
+static void e_routes_short(json_t *j) { json_array_remove(path_get(j, "routes"), 0); }
+static void e_series_short(json_t *j) { json_array_remove(path_get(j, "services.0.series.done"), 0); }
+static void e_ejection_delta(json_t *j)
+{
+	json_array_set_new(path_get(j, "ejections.events.0"), 3, json_integer(2));
+}
+static void e_missing_end(json_t *j) { json_object_del(j, "end"); }
+static void e_edge_from(json_t *j)
+{
+	json_array_set_new(path_get(j, "edges.0"), 0, json_integer(42));
+}
+static void e_status_key(json_t *j)
+{
+	json_object_set_new(path_get(j, "services.2.stats.status"), "6000", json_integer(1));
+}
+static void e_unknown_reason(json_t *j)
+{
+	json_object_set_new(path_get(j, "routes.1.policy.retries"), "gremlins", json_integer(1));
+}
+static void e_negative(json_t *j)
+{
+	json_array_set_new(path_get(j, "clients.0.series.issued"), 3, json_integer(-4));
+}
+static void e_too_many_latencies(json_t *j)
+{
+	/* Second 5's histogram counts more than the second's requests. */
+	json_t *done = path_get(j, "overall.series.done");
+	json_array_set_new(done, 5, json_integer(1));
+	json_array_set_new(path_get(j, "overall.series.ok"), 5, json_integer(0));
+}
+
+START_TEST(test_malformed_snapshots)
+{
+	model *m = tu_load(SCENARIO);
+	workload w;
+	make_workload(&w, m, 5, 40);
+	rec *a = new_kept(m);
+	record(m, &w, a, NULL);
+	json_t *s = rec_snapshot(a, END);
+	rec *dst = rec_new(m);
+	merge_ok(dst, s); /* dst holds something, to see it unchanged */
+	char *before = report_of(m, dst);
+
+	char err[512];
+	json_t *arr = json_array();
+	ck_assert_int_eq(rec_merge_snapshot(dst, arr, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "(root)") && strstr(err, "expected an object"), "%s", err);
+	json_decref(arr);
+
+	expect_error(dst, s, e_not_object, "format: expected \"meshsim-rec\"", before);
+	expect_error(dst, s, e_version, "version: version 9", before);
+	expect_error(dst, s, e_outcome_string, "clients[1].stats.outcomes.success: expected a count",
+		     before);
+	expect_error(dst, s, e_bucket_range,
+		     "services[1].instances[2].wait.buckets[0]: bucket index 999999 out of range",
+		     before);
+	expect_error(dst, s, e_hist_count, "overall.series.latency[5].buckets: bucket counts add up",
+		     before);
+	expect_error(dst, s, e_min_outside, "routes[0].latency: min 0", before);
+	expect_error(dst, s, e_scenario_name,
+		     "scenario.services[0]: \"gateway\" here but \"front\"", before);
+	expect_error(dst, s, e_routes_short, "routes: expected 4 routes", before);
+	expect_error(dst, s, e_series_short, "services[0].series.done: expected 30 seconds",
+		     before);
+	expect_error(dst, s, e_ejection_delta, "ejections.events[0]: expected 1", before);
+	expect_error(dst, s, e_missing_end, "end: missing", before);
+	expect_error(dst, s, e_edge_from, "edges[0]: no edge from 42", before);
+	expect_error(dst, s, e_status_key, "services[2].stats.status.6000: expected an HTTP status",
+		     before);
+	expect_error(dst, s, e_unknown_reason, "routes[1].policy.retries.gremlins: unknown name",
+		     before);
+	expect_error(dst, s, e_negative, "clients[0].series.issued[3]: expected a count", before);
+	expect_error(dst, s, e_too_many_latencies, "overall.series.latency[5]: ", before);
+
+	/* A snapshot of another scenario shape. */
+	model *m2 = tu_load("{ \"name\": \"recjson\", \"duration\": \"1s\","
+			    "  \"services\": { \"front\": {} },"
+			    "  \"load\": [ { \"to\": \"front\", \"rps\": 1 } ] }");
+	rec *other = new_kept(m2);
+	json_t *so = rec_snapshot(other, MESH_S);
+	ck_assert_int_eq(rec_merge_snapshot(dst, so, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "scenario.services: expected 3 services"), "%s", err);
+	json_decref(so);
+	rec_free(other);
+	model_free(m2);
+
+	free(before);
+	json_decref(s);
+	rec_free(dst);
+	rec_free(a);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
+/* ---- (4) Prometheus text format ---- */
+
+typedef struct prom_sample {
+	char name[128];
+	char labels[16][2][160]; /* decoded */
+	int nlabels;
+	double value;
+} prom_sample;
+
+static int name_char(int c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/* Parse one sample line by the 0.0.4 grammar; 0 when it does not match. */
+static int parse_sample(const char *s, prom_sample *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t n = 0;
+	if (!name_char(*s, 1))
+		return 0;
+	while (name_char(*s, 0) && n < sizeof out->name - 1)
+		out->name[n++] = *s++;
+	if (*s == '{') {
+		s++;
+		while (*s != '}') {
+			if (out->nlabels == 16)
+				return 0;
+			char *k = out->labels[out->nlabels][0], *v = out->labels[out->nlabels][1];
+			n = 0;
+			if (!name_char(*s, 1) || *s == ':')
+				return 0;
+			while (name_char(*s, 0) && *s != ':' && n < 159)
+				k[n++] = *s++;
+			if (*s++ != '=' || *s++ != '"')
+				return 0;
+			n = 0;
+			while (*s != '"') {
+				if (!*s || *s == '\n' || n >= 159)
+					return 0;
+				if (*s == '\\') {
+					s++;
+					if (*s == 'n')
+						v[n++] = '\n';
+					else if (*s == '\\' || *s == '"')
+						v[n++] = *s;
+					else
+						return 0;
+					s++;
+				} else {
+					v[n++] = *s++;
+				}
+			}
+			s++;
+			out->nlabels++;
+			if (*s == ',')
+				s++;
+			else if (*s != '}')
+				return 0;
+		}
+		s++;
+	}
+	if (*s++ != ' ')
+		return 0;
+	if (!strcmp(s, "+Inf")) {
+		out->value = INFINITY;
+		return 1;
+	}
+	char *e;
+	out->value = strtod(s, &e);
+	return e != s && *e == '\0';
+}
+
+static const char *label(const prom_sample *p, const char *k)
+{
+	for (int i = 0; i < p->nlabels; i++)
+		if (!strcmp(p->labels[i][0], k))
+			return p->labels[i][1];
+	return NULL;
+}
+
+/* The labels but le, as one string: a histogram's series key. */
+static void series_key(const prom_sample *p, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < p->nlabels; i++)
+		if (strcmp(p->labels[i][0], "le")) {
+			strncat(buf, p->labels[i][0], len - strlen(buf) - 1);
+			strncat(buf, "=", len - strlen(buf) - 1);
+			strncat(buf, p->labels[i][1], len - strlen(buf) - 1);
+			strncat(buf, ";", len - strlen(buf) - 1);
+		}
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+START_TEST(test_prometheus)
+{
+	model *m = tu_load(SCENARIO);
+	workload w;
+	make_workload(&w, m, 31, 100);
+	rec *a = rec_new(m);
+	record(m, &w, a, NULL);
+	/* A service name that needs escaping in a label value. */
+	char weird[] = "fr\"o\\nt\nend";
+	char *saved = m->services[0].name;
+	m->services[0].name = weird;
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(rec_prometheus(a, f, "pod=\"p-0\""), 0);
+	fclose(f);
+	ck_assert_uint_gt(len, 1000);
+	ck_assert(text[len - 1] == '\n');
+
+	char fam[128] = "", type[32] = "", done_fams[8192] = " ";
+	char hkey[1024] = "";
+	double hprev_le = -1, hprev = -1, hinf = -1;
+	int nsamples = 0, nhist = 0, found_known = 0, found_weird = 0, checked_bound = 0;
+	uint32_t x_route = route_of(m, "back", "/x");
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "# HELP ", 7))
+			continue;
+		if (!strncmp(line, "# TYPE ", 7)) {
+			char nm[128], ty[32];
+			ck_assert_int_eq(sscanf(line, "# TYPE %127s %31s", nm, ty), 2);
+			ck_assert_msg(!strcmp(ty, "counter") || !strcmp(ty, "gauge") ||
+					      !strcmp(ty, "histogram"), "%s", line);
+			char needle[140];
+			snprintf(needle, sizeof needle, " %s ", nm);
+			ck_assert_msg(!strstr(done_fams, needle), "family %s twice", nm);
+			strncat(done_fams, nm, sizeof done_fams - strlen(done_fams) - 2);
+			strcat(done_fams, " ");
+			snprintf(fam, sizeof fam, "%s", nm);
+			snprintf(type, sizeof type, "%s", ty);
+			if (!strcmp(ty, "counter"))
+				ck_assert_msg(ends_with(nm, "_total"), "counter %s without _total", nm);
+			ck_assert_msg(!strncmp(nm, "meshsim_", 8), "%s", nm);
+			continue;
+		}
+		ck_assert_msg(line[0] != '#', "stray comment: %s", line);
+		prom_sample p;
+		ck_assert_msg(parse_sample(line, &p), "not a sample line: %s", line);
+		nsamples++;
+		ck_assert_msg(!strncmp(line, fam, strlen(fam)) && *fam,
+			      "sample outside its family %s: %s", fam, line);
+		ck_assert_str_eq(p.labels[0][0], "pod");
+		ck_assert_str_eq(p.labels[0][1], "p-0");
+		const char *svc = label(&p, "service");
+		if (svc && !strcmp(svc, weird))
+			found_weird = 1;
+		if (!strcmp(type, "histogram")) {
+			char key[1024];
+			series_key(&p, key, sizeof key);
+			if (ends_with(p.name, "_bucket")) {
+				ck_assert_str_eq(p.name + strlen(fam), "_bucket");
+				const char *le = label(&p, "le");
+				ck_assert_ptr_nonnull(le);
+				double lev = !strcmp(le, "+Inf") ? INFINITY : strtod(le, NULL);
+				if (strcmp(key, hkey)) {
+					snprintf(hkey, sizeof hkey, "%s", key);
+					hprev_le = -1;
+					hprev = -1;
+					hinf = -1;
+					nhist++;
+				}
+				ck_assert_msg(lev > hprev_le, "le not increasing: %s", line);
+				ck_assert_msg(p.value >= hprev, "buckets not cumulative: %s", line);
+				hprev_le = lev;
+				hprev = p.value;
+				if (isinf(lev))
+					hinf = p.value;
+				/* The route's bucket against the exact latencies. */
+				if (!strcmp(fam, "meshsim_request_duration_seconds") &&
+				    !strcmp(label(&p, "route"), "/x") && !isinf(lev)) {
+					mesh_time b = (mesh_time)llround(lev * 1e9);
+					uint64_t at_or_below = 0, well_below = 0;
+					for (size_t k = 0; k < w.nlat[x_route]; k++) {
+						at_or_below += w.lat[x_route][k] <= b;
+						well_below += w.lat[x_route][k] <= b - b / 128;
+					}
+					ck_assert_msg(p.value <= (double)at_or_below &&
+							      p.value >= (double)well_below,
+						      "%s: %llu at or below, %llu well below", line,
+						      (unsigned long long)at_or_below,
+						      (unsigned long long)well_below);
+					checked_bound++;
+				}
+			} else if (ends_with(p.name, "_count")) {
+				ck_assert_str_eq(key, hkey);
+				ck_assert_msg(hinf == p.value, "+Inf bucket %g but _count %g", hinf,
+					      p.value);
+			} else {
+				ck_assert_msg(ends_with(p.name, "_sum"), "%s", line);
+				ck_assert_str_eq(p.name + strlen(fam), "_sum");
+				ck_assert_str_eq(key, hkey);
+			}
+		} else {
+			ck_assert_str_eq(p.name, fam);
+			ck_assert_msg(p.value >= 0 && p.value == floor(p.value), "%s", line);
+		}
+		if (!strcmp(p.name, "meshsim_requests_total") && svc && !strcmp(svc, "back") &&
+		    !strcmp(label(&p, "route"), "/x") && !strcmp(label(&p, "outcome"), "success")) {
+			ck_assert_uint_eq((uint64_t)p.value, a->routes[x_route].outcomes[MESH_OK]);
+			ck_assert_uint_gt(a->routes[x_route].outcomes[MESH_OK], 100);
+			found_known = 1;
+		}
+	}
+	ck_assert(found_known);
+	ck_assert(found_weird);
+	ck_assert_int_eq(checked_bound, 19);
+	ck_assert_int_gt(nhist, m->nroutes + m->nclients);
+	ck_assert_int_gt(nsamples, 200);
+	free(text);
+
+	/* Without extra labels, and through promtool when it is there. */
+	char path[] = "/tmp/meshsim-prom-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_int_eq(rec_prometheus(a, f, NULL), 0);
+	fclose(f);
+	if (system("command -v promtool >/dev/null 2>&1") == 0) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+		ck_assert_msg(system(cmd) == 0, "promtool rejects the metrics");
+	}
+	f = fopen(path, "r");
+	char first[512];
+	int saw_bare = 0;
+	while (fgets(first, sizeof first, f))
+		if (!strncmp(first, "meshsim_upstream_rq_total{service=", 34))
+			saw_bare = 1;
+	fclose(f);
+	remove(path);
+	ck_assert(saw_bare);
+
+	m->services[0].name = saved;
+	rec_free(a);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
+Suite *rec_json_suite(void)
+{
+	Suite *s = suite_create("rec_json");
+	TCase *t = tcase_create("rec_json");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, test_split_merge_same_report);
+	tcase_add_test(t, test_keep_seconds_same_report);
+	tcase_add_test(t, test_round_trip);
+	tcase_add_test(t, test_live_at_end_rule);
+	tcase_add_test(t, test_ejected_upper_bound_when_truncated);
+	tcase_add_test(t, test_malformed_snapshots);
+	tcase_add_test(t, test_prometheus);
+	suite_add_tcase(s, t);
+	return s;
+}
