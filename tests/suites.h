@@ -15,5 +15,6 @@ Suite *golden_suite(void);
 Suite *policy_suite(void);
 Suite *junit_suite(void);
 Suite *diff_suite(void);
+Suite *judge_suite(void);
 
 #endif
