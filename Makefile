@@ -39,7 +39,8 @@ CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
 # The shared agent logic: I/O-free, hosted by the simulator and live mode.
 AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
-	agents/sidecar.c agents/service.c agents/client.c agents/judge.c
+	agents/sidecar.c agents/service.c agents/client.c agents/judge.c \
+	agents/rollout.c
 SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
 	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c
