@@ -45,7 +45,7 @@ SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c sim/scenario_rollout.c \
 	sim/sim_rollout.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
 	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c \
-	reports/report_rollout.c
+	reports/report_rollout.c reports/render_rollout.c
 LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC)
 TEST_SRC := $(wildcard tests/check_*.c) tests/testutil.c
 
