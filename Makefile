@@ -42,7 +42,7 @@ AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
 	agents/sidecar.c agents/service.c agents/client.c agents/judge.c \
 	agents/rollout.c
 SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c sim/scenario_rollout.c \
-	sim/sim_rollout.c
+	sim/sim_rollout.c sim/sweep.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
 	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c \
 	reports/report_rollout.c reports/render_rollout.c
