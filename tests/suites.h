@@ -16,5 +16,6 @@ Suite *policy_suite(void);
 Suite *junit_suite(void);
 Suite *diff_suite(void);
 Suite *judge_suite(void);
+Suite *rollout_suite(void);
 
 #endif
