@@ -46,6 +46,9 @@ static void run_seed(const model *m, uint64_t seed, sweep_result *out)
 		out->decided_ns = t == MESH_NEVER ? UINT64_MAX : t;
 		out->canary_calls = r->ro_log->at_decision_calls;
 		out->harmed = report_blast_radius(r);
+		out->measurements = r->ro_log->nintervals;
+		for (uint32_t i = 0; i < r->ro_log->nintervals; i++)
+			out->not_passed += r->ro_log->intervals[i].result != RO_PASS;
 	}
 done:
 	sim_free(s);
@@ -219,6 +222,8 @@ void sweep_summarize(const model *m, const sweep_result *r, uint32_t n,
 		case RO_INCONCLUSIVE: s->inconclusive++; break;
 		case RO_IN_PROGRESS: s->undecided++; break;
 		}
+		s->measurements += r[i].measurements;
+		s->not_passed += r[i].not_passed;
 		if (ttd && r[i].decided_ns != UINT64_MAX)
 			ttd[nt++] = (double)r[i].decided_ns / 1e9;
 		if (harm) {
@@ -230,6 +235,8 @@ void sweep_summarize(const model *m, const sweep_result *r, uint32_t n,
 	sweep_wilson(s->promoted, ran, Z95, &s->promoted_lo, &s->promoted_hi);
 	sweep_wilson(s->rolled_back, ran, Z95, &s->rolled_back_lo, &s->rolled_back_hi);
 	sweep_wilson(s->inconclusive, ran, Z95, &s->inconclusive_lo, &s->inconclusive_hi);
+	sweep_wilson(s->not_passed, s->measurements, Z95, &s->not_passed_lo,
+		     &s->not_passed_hi);
 	const model_rollout *ro = m->rollout;
 	if (ro && ro->truth != RO_TRUTH_UNKNOWN) {
 		s->has_truth = 1;
@@ -312,7 +319,12 @@ void sweep_print(FILE *f, const model *m, const sweep_opts *o,
 	dur(a, sizeof a, s->ttd_median);
 	dur(b, sizeof b, s->ttd_p90);
 	dur(c, sizeof c, s->ttd_max);
-	fprintf(f, "\ntime to decision: median %s, p90 %s, max %s\n", a, b, c);
+	fprintf(f, "\nmeasurements that did not pass: %llu of %llu (%.1f%%, 95%% CI %.1f%% to "
+		   "%.1f%%)\n",
+		(unsigned long long)s->not_passed, (unsigned long long)s->measurements,
+		s->measurements ? 100.0 * (double)s->not_passed / (double)s->measurements : 0.0,
+		100 * s->not_passed_lo, 100 * s->not_passed_hi);
+	fprintf(f, "time to decision: median %s, p90 %s, max %s\n", a, b, c);
 	fprintf(f, "blast radius (requests the canary harmed until the decision): "
 		   "mean %.1f, median %.0f, p90 %.0f, max %.0f\n",
 		s->harm_mean, s->harm_median, s->harm_p90, s->harm_max);
@@ -379,6 +391,12 @@ int sweep_write_json(const char *path, const model *m, const sweep_opts *o,
 	json_object_set_new(h, "p90", maybe(s->harm_p90, 1e3));
 	json_object_set_new(h, "max", maybe(s->harm_max, 1e3));
 	json_object_set_new(root, "blast_radius", h);
+	json_t *ms = json_object();
+	json_object_set_new(ms, "count", json_integer((json_int_t)s->measurements));
+	json_object_set_new(ms, "not_passed", json_integer((json_int_t)s->not_passed));
+	json_object_set_new(ms, "ci95", json_pack("[ff]", round(s->not_passed_lo * 1e6) / 1e6,
+						  round(s->not_passed_hi * 1e6) / 1e6));
+	json_object_set_new(root, "measurements", ms);
 	json_t *runs = json_array();
 	for (uint32_t i = 0; i < s->n; i++) {
 		json_t *x = json_object();
@@ -393,6 +411,8 @@ int sweep_write_json(const char *path, const model *m, const sweep_opts *o,
 		json_object_set_new(x, "canary_calls", json_integer((json_int_t)r[i].canary_calls));
 		json_object_set_new(x, "harmed", json_integer((json_int_t)r[i].harmed));
 		json_object_set_new(x, "events", json_integer((json_int_t)r[i].events));
+		json_object_set_new(x, "measurements", json_integer(r[i].measurements));
+		json_object_set_new(x, "not_passed", json_integer(r[i].not_passed));
 		json_array_append_new(runs, x);
 	}
 	json_object_set_new(root, "runs", runs);

@@ -34,6 +34,9 @@ typedef struct sweep_result {
 	uint64_t canary_calls;   /* until the decision */
 	uint64_t harmed;         /* failed + slow, until the decision */
 	uint64_t events;
+	uint32_t measurements;   /* analysis intervals measured */
+	uint32_t not_passed;     /* ... that failed, had no data or were
+				  * marginal */
 } sweep_result;
 
 /* Run m's rollout for every seed into out[o->n]. Returns 0, or -1 when the
@@ -58,6 +61,9 @@ typedef struct sweep_summary {
 	/* time to decision (s) and blast radius, over decided runs */
 	double ttd_median, ttd_p90, ttd_max;
 	double harm_mean, harm_median, harm_p90, harm_max;
+	/* measurements over every run, and those that did not pass */
+	uint64_t measurements, not_passed;
+	double not_passed_lo, not_passed_hi;
 } sweep_summary;
 
 void sweep_summarize(const model *m, const sweep_result *r, uint32_t n,
