@@ -97,6 +97,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory lint
 	MESHSIM=$(MESHSIM) sh tests/cli_test.sh
 	MESHSIM=$(MESHSIM) sh tests/html_test.sh
+	MESHSIM=$(MESHSIM) sh tests/rollout_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps
