@@ -43,11 +43,13 @@ EVENT_LIBS = $(shell $(PKG_CONFIG) --libs libevent) -lhttp_parser
 
 # The shared agent logic: I/O-free, hosted by the simulator and live mode.
 AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
-	agents/sidecar.c agents/service.c agents/client.c agents/netfault.c
-SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c
+	agents/sidecar.c agents/service.c agents/client.c agents/netfault.c \
+	agents/judge.c agents/rollout.c
+SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c sim/scenario_rollout.c \
+	sim/sim_rollout.c sim/sweep.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
 	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c \
-	reports/rec_json.c
+	reports/rec_json.c reports/report_rollout.c reports/render_rollout.c
 # Live mode: the hosts of the same agents on libevent, one process each.
 LIVE_SRC := agents/live_http.c agents/live_topo.c agents/live_env.c agents/live_agent.c \
 	agents/live_orch.c
@@ -109,6 +111,7 @@ test: deps-test
 	MESHSIM=$(MESHSIM) sh tests/live_test.sh
 	MESHSIM=$(MESHSIM) sh tests/interop_test.sh
 	MESHSIM=$(MESHSIM) SANITIZE=$(SANITIZE) sh tests/fidelity_test.sh
+	MESHSIM=$(MESHSIM) sh tests/rollout_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps

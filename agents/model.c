@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rollout.h"
+
 const char *mesh_outcome_name(enum mesh_outcome o)
 {
 	switch (o) {
@@ -85,6 +87,7 @@ void model_free(model *m)
 		match_free(&m->faults[i].match);
 	}
 	free(m->faults);
+	model_rollout_free(m->rollout);
 	free(m->defaults);
 	free(m->name);
 	free(m->file);
@@ -233,6 +236,9 @@ const char *model_metric_name(enum model_metric k)
 	case METRIC_RETRY_AMPLIFICATION: return "retry_amplification";
 	case METRIC_RECOVERS_WITHIN: return "recovers_within";
 	case METRIC_METASTABLE: return "metastable";
+	case METRIC_ROLLOUT_VERDICT: return "verdict";
+	case METRIC_DECIDED_WITHIN: return "decided_within";
+	case METRIC_BLAST_RADIUS: return "blast_radius";
 	}
 	return "?";
 }
@@ -253,5 +259,5 @@ int model_metric_is_latency(enum model_metric k)
 {
 	return k == METRIC_MEAN || k == METRIC_P50 || k == METRIC_P90 ||
 	       k == METRIC_P99 || k == METRIC_P999 || k == METRIC_MAX ||
-	       k == METRIC_RECOVERS_WITHIN;
+	       k == METRIC_RECOVERS_WITHIN || k == METRIC_DECIDED_WITHIN;
 }

@@ -155,6 +155,11 @@ typedef struct model_rule {
 	mesh_time timeout;
 	int has_retry;
 	model_retry retry;
+	/* Istio's mirror: this percentage of the rule's requests is also
+	 * sent, fire and forget, to a host of version mirror_version; the
+	 * copy's answer is discarded. 0: no mirroring. */
+	double mirror_percent;
+	uint32_t mirror_version;
 } model_rule;
 
 typedef struct model_policy {
@@ -287,9 +292,13 @@ enum model_metric {
 	METRIC_RETRY_AMPLIFICATION, /* attempts per request */
 	METRIC_RECOVERS_WITHIN,     /* ns after the last fault window ends */
 	METRIC_METASTABLE,          /* 1 when degraded after load and faults end */
+	METRIC_ROLLOUT_VERDICT,     /* enum ro_verdict of the rollout */
+	METRIC_DECIDED_WITHIN,      /* ns from the rollout's start to its decision */
+	METRIC_BLAST_RADIUS,        /* requests the canary harmed until the decision */
 };
 enum model_op { OP_GE = 1, OP_GT, OP_LE, OP_LT, OP_EQ };
-enum model_scope { SCOPE_OVERALL = 1, SCOPE_SERVICE, SCOPE_CLIENT };
+enum model_scope { SCOPE_OVERALL = 1, SCOPE_SERVICE, SCOPE_CLIENT,
+		   SCOPE_ROLLOUT /* the scenario's rollout (rollout.h) */ };
 
 typedef struct model_objective {
 	enum model_scope scope;
@@ -323,6 +332,7 @@ typedef struct model {
 	uint32_t nclients;
 	model_objective *objectives;
 	uint32_t nobjectives;
+	struct model_rollout *rollout; /* a canary rollout (rollout.h), or NULL */
 } model;
 
 /* The version that instance `inst` (index within its service) belongs to. */

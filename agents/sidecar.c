@@ -37,6 +37,7 @@ typedef struct sc_out {
 	const model_retry *retry;
 	mesh_time timeout;
 	uint32_t vfirst, vcount; /* the hosts its version split chose */
+	uint32_t ver1;         /* that version + 1; 0: none chosen */
 	uint32_t tries;        /* tries started */
 	uint32_t cur_try;      /* POOL_NONE when none */
 	uint64_t route_timer;
@@ -54,7 +55,8 @@ typedef struct sc_out {
 
 typedef struct sc_try {
 	pool_hdr h;
-	uint32_t out;
+	uint32_t out;          /* POOL_NONE: a mirrored copy (out_tag holds
+				* its service << 32 | version) */
 	uint64_t out_tag;
 	uint32_t host;
 	mesh_time start;
@@ -800,10 +802,38 @@ static void finish_out(sidecar *sc, uint32_t qi, unsigned status,
 		      .req_id = q->req_id};
 	enum mesh_outcome oc = mesh_classify(&r);
 	rec_route_done(env->rec, q->route, q->start, mesh_now(env), oc, status);
+	rec_version_done(env->rec, q->svc, q->ver1 - 1u, q->start, mesh_now(env),
+			 oc, status, 0);
 	rec_edge(env->rec, edge_from(sc), q->svc, oc == MESH_OK);
 	uint32_t peer = q->peer;
 	pool_free(&sc->out, qi);
 	send_msg(sc, peer, &r);
+}
+
+/* Send a copy of q to a random host of `version`, fire and forget, as
+ * Envoy's request mirroring does: nothing waits for it and its answer is
+ * only counted, for the version's metrics. It takes no part in balancing,
+ * breakers or outlier detection, and has no timeout (a copy that is never
+ * answered is dropped with the sidecar). */
+static void mirror_send(sidecar *sc, const sc_out *q, uint32_t version)
+{
+	const model_version *v = &M(sc)->services[q->svc].versions[version];
+	if (!v->replicas)
+		return;
+	uint32_t h = v->first + (uint32_t)rng_below(&sc->rng, v->replicas);
+	sc_try *t;
+	uint32_t ti = pool_alloc(&sc->tries, (void **)&t);
+	if (ti == POOL_NONE)
+		return;
+	t->out = POOL_NONE;
+	t->out_tag = (uint64_t)q->svc << 32 | version;
+	t->host = h;
+	t->start = mesh_now(sc->base.env);
+	mesh_msg f = {.kind = MESH_REQ, .method = q->method, .route = q->route,
+		      .from = sc->base.id, .user = q->user, .headers = q->headers,
+		      .tag = pool_tag(&sc->tries, ti), .size = q->size,
+		      .req_id = q->req_id};
+	send_msg(sc, sc->topo->inbound[sc->topo->first[q->svc] + h], &f);
 }
 
 /* Choose the version by the matching rule's weights and start routing. */
@@ -833,6 +863,13 @@ static void route_out(sidecar *sc, uint32_t qi)
 		const model_version *v = &s->versions[rule->splits[k].version];
 		q->vfirst = v->first;
 		q->vcount = v->replicas;
+		q->ver1 = rule->splits[k].version + 1;
+		/* Istio's mirror (a rollout turns it on): a copy goes to the
+		 * mirror version, and its answer is dropped. */
+		if (rule->mirror_percent > 0 &&
+		    (rule->mirror_percent >= 100 ||
+		     rng_uniform(&sc->rng) * 100.0 < rule->mirror_percent))
+			mirror_send(sc, q, rule->mirror_version);
 	}
 	if (q->retry && q->retry->budget == BUDGET_LINKERD)
 		budget_note(&sc->clusters[q->svc], mesh_now(env), 0);
@@ -961,6 +998,14 @@ static void on_try_response(sidecar *sc, const mesh_msg *m)
 	sc_try *t = pool_lookup(&sc->tries, m->tag, &ti);
 	if (!t)
 		return; /* that try was given up */
+	if (t->out == POOL_NONE) {
+		/* A mirrored copy's answer: counted, then dropped. */
+		rec_version_done(env->rec, (uint32_t)(t->out_tag >> 32),
+				 (uint32_t)t->out_tag, t->start, mesh_now(env),
+				 mesh_classify(m), m->status, 1);
+		pool_free(&sc->tries, ti);
+		return;
+	}
 	uint32_t qi = t->out;
 	sc_out *q = pool_at(&sc->out, qi);
 	uint32_t svc = q->svc, h = t->host;
@@ -1135,6 +1180,8 @@ static void on_app_cancel(sidecar *sc, const mesh_msg *m)
 		return; /* answered already */
 	out_release(sc, qi);
 	rec_route_done(env->rec, q->route, q->start, mesh_now(env), MESH_TIMEOUT, 0);
+	rec_version_done(env->rec, q->svc, q->ver1 - 1u, q->start, mesh_now(env),
+			 MESH_TIMEOUT, 0, 0);
 	rec_edge(env->rec, edge_from(sc), q->svc, 0);
 	pool_free(&sc->out, qi);
 }

@@ -209,6 +209,22 @@ rec *rec_new(const model *m)
 	}
 	stats_init(&r->overall);
 	series_init(&r->overall_series);
+	r->vs_service = MODEL_NONE;
+	if (m->rollout) {
+		const model_rollout *ro = m->rollout;
+		const model_service *s = &m->services[ro->service];
+		r->vs = calloc(s->nversions, sizeof *r->vs);
+		r->ro_log = calloc(1, sizeof *r->ro_log);
+		if (!r->vs || !r->ro_log)
+			goto fail;
+		for (uint32_t v = 0; v < s->nversions; v++)
+			hist_init(&r->vs[v].h);
+		rollout_log_init(r->ro_log, ro);
+		r->vs_nversions = s->nversions;
+		r->vs_service = ro->service;
+		r->vs_step = rec_rollout_step(ro);
+		r->vs_slo = ro->slo_latency;
+	}
 	return r;
 fail:
 	rec_free(r);
@@ -236,6 +252,13 @@ void rec_free(rec *r)
 	free(r->edge_calls);
 	free(r->edge_ok);
 	free(r->ejections);
+	if (r->vs)
+		for (uint32_t v = 0; v < r->vs_nversions; v++)
+			free(r->vs[v].rows);
+	free(r->vs);
+	if (r->ro_log)
+		rollout_log_clear(r->ro_log);
+	free(r->ro_log);
 	free(r);
 }
 
@@ -404,6 +427,96 @@ void rec_edge(rec *r, uint32_t from, uint32_t to, int ok)
 	r->edge_ok[k] += ok != 0;
 }
 
+/* ---- the rollout's service, per version ---- */
+
+mesh_time rec_rollout_step(const model_rollout *ro)
+{
+	/* The loader gives every judge of a rollout the same step. */
+	if (ro->analysis.has_judge)
+		return ro->analysis.judge.step;
+	for (uint32_t i = 0; i < ro->nsteps; i++)
+		if (ro->steps[i].kind == RO_STEP_ANALYSIS &&
+		    ro->steps[i].analysis.has_judge)
+			return ro->steps[i].analysis.judge.step;
+	return MESH_S;
+}
+
+static rec_vrow *vrow(rec_vseries *v, uint32_t k)
+{
+	if (k >= v->cap) {
+		uint32_t cap = v->cap ? v->cap : 64;
+		while (cap <= k)
+			cap *= 2;
+		rec_vrow *rows = realloc(v->rows, cap * sizeof *rows);
+		if (!rows)
+			abort(); /* as series_row: a missing step would lie */
+		memset(rows + v->cap, 0, (cap - v->cap) * sizeof *rows);
+		v->rows = rows;
+		v->cap = cap;
+	}
+	if (v->nrows < k + 1)
+		v->nrows = k + 1;
+	return &v->rows[k];
+}
+
+static void vflush(rec_vseries *v)
+{
+	if (!v->h.count)
+		return;
+	rec_vrow *row = vrow(v, v->cur);
+	row->p50 = hist_quantile(&v->h, 0.50);
+	row->p99 = hist_quantile(&v->h, 0.99);
+	hist_reset(&v->h);
+}
+
+void rec_version_flush(rec *r, mesh_time now)
+{
+	uint32_t k = (uint32_t)(now / r->vs_step);
+	for (uint32_t v = 0; v < r->vs_nversions; v++)
+		if (r->vs[v].cur < k) {
+			vflush(&r->vs[v]);
+			r->vs[v].cur = k;
+		}
+}
+
+void rec_version_done_(rec *r, uint32_t version, mesh_time start,
+		       mesh_time now, enum mesh_outcome o, unsigned status,
+		       int mirrored)
+{
+	rec_vseries *v = &r->vs[version];
+	uint32_t k = (uint32_t)(now / r->vs_step);
+	if (k != v->cur) {
+		vflush(v);
+		v->cur = k;
+	}
+	rec_vrow *row = vrow(v, k);
+	mesh_time lat = now - start;
+	row->done++;
+	/* A metrics server counts a 4xx as no failure (Flagger's success
+	 * rate is the share of non-5xx responses); what a sidecar made of a
+	 * timeout, reset, connect failure or overflow is a 5xx. */
+	int fail5 = o != MESH_OK && (o != MESH_HTTP_ERROR || status >= 500);
+	row->non5xx += !fail5;
+	if (o != MESH_REJECTED) {
+		hist_add(&v->h, lat);
+		double ms = (double)lat / 1e6;
+		int b = 0;
+		while (b < RO_ISTIO_BUCKETS && ms > ro_istio_bucket_ms[b])
+			b++;
+		row->ib[b]++;
+	}
+	if (mirrored)
+		return;
+	int failed = o != MESH_OK;
+	int slow = !failed && lat > r->vs_slo;
+	row->calls++;
+	row->failed += failed;
+	row->slow += slow;
+	v->calls++;
+	v->failed += failed;
+	v->slow += slow;
+}
+
 void rec_fault_hit(rec *r, uint32_t fault)
 {
 	r->fault_hits[fault]++;
@@ -418,6 +531,8 @@ void rec_finish(rec *r, mesh_time end)
 {
 	r->end = end;
 	r->finished = 1;
+	for (uint32_t v = 0; v < r->vs_nversions; v++)
+		vflush(&r->vs[v]);
 	uint32_t last = (uint32_t)(end ? (end - 1) / MESH_S : 0);
 	series_flush(&r->overall_series);
 	series_row(&r->overall_series, last);

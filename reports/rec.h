@@ -17,6 +17,7 @@
 #include "hist.h"
 #include "mesh.h"
 #include "model.h"
+#include "rollout.h"
 
 #define REC_MAX_STATUS 600
 
@@ -128,6 +129,28 @@ typedef struct rec_service {
 	uint32_t ejected_sec;   /* rows up to this second carry ejected_now */
 } rec_service;
 
+/* One step of one version of the rollout's service (rollout.h), as the
+ * callers' sidecars saw its calls: what a metrics server scraping them
+ * would hold. Steps are the judge's step (1s without a judge). */
+typedef struct rec_vrow {
+	uint32_t done;          /* calls and mirrored copies that ended */
+	uint32_t non5xx;        /* ... not failed (5xx, timeout, reset, ...) */
+	uint32_t calls;         /* calls routed to this version (no mirror) */
+	uint32_t failed;        /* ... that did not succeed */
+	uint32_t slow;          /* ... that succeeded slower than the SLO */
+	uint64_t p50, p99;      /* ns, over `done` with a latency */
+	uint32_t ib[RO_ISTIO_BUCKETS + 1]; /* Istio's duration buckets */
+} rec_vrow;
+
+typedef struct rec_vseries {
+	rec_vrow *rows;
+	uint32_t nrows, cap;
+	uint32_t cur;           /* the step `h` is collecting */
+	hist h;
+	/* Calls over the whole run, for the blast radius. */
+	uint64_t calls, failed, slow;
+} rec_vseries;
+
 typedef struct rec {
 	const model *m;
 	rec_stats *clients;     /* [nclients] from the intended send time */
@@ -147,6 +170,13 @@ typedef struct rec {
 	uint32_t nejections;    /* events kept */
 	uint64_t ejections_total; /* events seen, kept or not */
 	int finished;           /* rec_finish has closed the run */
+	/* The rollout's service, per version (MODEL_NONE: no rollout). */
+	uint32_t vs_service;
+	uint32_t vs_nversions;
+	rec_vseries *vs;
+	mesh_time vs_step;
+	mesh_time vs_slo;          /* slower successes harm (MESH_NEVER: none) */
+	rollout_log *ro_log;       /* what the rollout controller decided */
 } rec;
 
 /* A recorder for model m (borrowed; must outlive it). NULL on no memory. */
@@ -191,6 +221,31 @@ void rec_ejection(rec *r, uint32_t service, uint32_t instance, int delta,
 /* A call from `from` (a service, or nservices + a client index) to
  * service `to` ended, successfully or not. */
 void rec_edge(rec *r, uint32_t from, uint32_t to, int ok);
+
+void rec_version_done_(rec *r, uint32_t version, mesh_time start,
+		       mesh_time now, enum mesh_outcome o, unsigned status,
+		       int mirrored);
+
+/* A call to `svc` that the caller's sidecar routed to `version` ended (or
+ * a mirrored copy of one, whose answer was discarded). Only the rollout's
+ * service is kept, per version; for every other service this is one
+ * comparison. */
+static inline void rec_version_done(rec *r, uint32_t svc, uint32_t version,
+				    mesh_time start, mesh_time now,
+				    enum mesh_outcome o, unsigned status,
+				    int mirrored)
+{
+	if (svc == r->vs_service && version < r->vs_nversions)
+		rec_version_done_(r, version, start, now, o, status, mirrored);
+}
+
+/* Summarise the step each version is collecting if it ended before
+ * `now`, so that steps before now can be read. */
+void rec_version_flush(rec *r, mesh_time now);
+
+/* The step of the per-version rows of a rollout: its judges' step, or
+ * a second. */
+mesh_time rec_rollout_step(const model_rollout *ro);
 
 /* Fault i touched a request. */
 void rec_fault_hit(rec *r, uint32_t fault);

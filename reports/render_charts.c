@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "render_rollout.h"
 #include "render_util.h"
 
 const render_chart render_charts_list[] = {
@@ -283,5 +284,5 @@ int render_charts(const json_t *r, const char *dir, char *why, size_t whylen)
 		snprintf(why, whylen, "gnuplot failed; see %s/gnuplot.log", cdir);
 		return -1;
 	}
-	return 0;
+	return render_rollout_charts(r, cdir, why, whylen);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render_rollout.h"
 #include "render_util.h"
 
 static void esc(FILE *f, const char *s)
@@ -421,6 +422,7 @@ int render_html(const json_t *r, const char *dir, char *err, size_t errlen)
 	fprintf(f, "p99 %s; every request accounted for: %s.</p></header>\n", p99,
 		json_is_true(json_object_get(tot, "accounted")) ? "yes" : "<b class=\"bad\">NO</b>");
 	objectives(f, r);
+	render_rollout_html(f, r, dir);
 	graph(f, r);
 	charts(f, dir);
 	services(f, r);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "render_rollout.h"
 #include "render_util.h"
 
 int render_want_color(FILE *f)
@@ -270,6 +271,7 @@ void render_text(const json_t *r, FILE *f, int color)
 		ru_str(r, "defaults", "none"));
 	outcome_line(f, json_object_get(r, "totals"));
 	objectives(f, r, color);
+	render_rollout_text(r, f, color);
 	service_table(f, r);
 	notes(f, r, color);
 }

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "dist.h"
+#include "report_rollout.h"
+#include "rollout.h"
 
 
 
@@ -19,6 +21,7 @@ static const rec_stats *scope_stats(const rec *r, const model_objective *o)
 	case SCOPE_OVERALL: return &r->overall;
 	case SCOPE_SERVICE: return &r->services[o->index].st;
 	case SCOPE_CLIENT: return &r->clients[o->index];
+	case SCOPE_ROLLOUT: break;
 	}
 	return &r->overall;
 }
@@ -152,6 +155,7 @@ static const rec_series *scope_series(const rec *r, const model_objective *o)
 	case SCOPE_OVERALL: return &r->overall_series;
 	case SCOPE_SERVICE: return &r->services[o->index].series;
 	case SCOPE_CLIENT: return &r->client_series[o->index];
+	case SCOPE_ROLLOUT: break;
 	}
 	return &r->overall_series;
 }
@@ -191,6 +195,14 @@ static double measure_special(const model *m, const rec *r,
 		report_metastable x = report_metastability(m, scope_series(r, o));
 		return x.metastable ? 1.0 : 0.0;
 	}
+	case METRIC_ROLLOUT_VERDICT:
+		return r->ro_log ? (double)r->ro_log->verdict : 0;
+	case METRIC_DECIDED_WITHIN: {
+		mesh_time t = report_time_to_decision(r);
+		return t == MESH_NEVER ? INFINITY : (double)t;
+	}
+	case METRIC_BLAST_RADIUS:
+		return (double)report_blast_radius(r);
 	default:
 		break;
 	}
@@ -203,6 +215,9 @@ static double measure(const rec_stats *s, enum model_metric k)
 	case METRIC_RETRY_AMPLIFICATION:
 	case METRIC_RECOVERS_WITHIN:
 	case METRIC_METASTABLE:
+	case METRIC_ROLLOUT_VERDICT:
+	case METRIC_DECIDED_WITHIN:
+	case METRIC_BLAST_RADIUS:
 		break; /* measure_special */
 	case METRIC_SUCCESS_RATE: return rec_success_rate(s);
 	case METRIC_ERROR_RATE: return 1.0 - rec_success_rate(s);
@@ -240,7 +255,8 @@ uint32_t report_evaluate(const model *m, const rec *r, report_verdict *out)
 		out[i].o = o;
 		int special = o->metric == METRIC_RETRY_AMPLIFICATION ||
 			      o->metric == METRIC_RECOVERS_WITHIN ||
-			      o->metric == METRIC_METASTABLE;
+			      o->metric == METRIC_METASTABLE ||
+			      o->scope == SCOPE_ROLLOUT;
 		out[i].measured = special ? measure_special(m, r, o)
 					  : measure(s, o->metric);
 		/* A latency objective over no requests at all is not met:
@@ -261,6 +277,7 @@ static const char *scope_name(const model *m, const model_objective *o)
 	case SCOPE_OVERALL: return NULL;
 	case SCOPE_SERVICE: return m->services[o->index].name;
 	case SCOPE_CLIENT: return m->clients[o->index].name;
+	case SCOPE_ROLLOUT: return m->services[m->rollout->service].name;
 	}
 	return NULL;
 }
@@ -271,6 +288,7 @@ static const char *scope_kind(const model_objective *o)
 	case SCOPE_OVERALL: return "overall";
 	case SCOPE_SERVICE: return "service";
 	case SCOPE_CLIENT: return "client";
+	case SCOPE_ROLLOUT: return "rollout";
 	}
 	return "?";
 }
@@ -527,6 +545,8 @@ static json_t *objective_value(enum model_metric k, double v)
 {
 	if (!isfinite(v))
 		return json_string("never");
+	if (k == METRIC_ROLLOUT_VERDICT)
+		return json_string(ro_verdict_name((enum ro_verdict)v));
 	if (k == METRIC_METASTABLE)
 		return json_boolean(v != 0);
 	if (k == METRIC_RETRY_AMPLIFICATION)
@@ -601,6 +621,7 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 								o->metric == METRIC_RETRY_AMPLIFICATION
 							? "ratio"
 						: o->metric == METRIC_METASTABLE ? "boolean"
+						: o->metric == METRIC_ROLLOUT_VERDICT ? "verdict"
 										 : "requests"));
 		json_object_set_new(x, "met", json_boolean(v[i].met));
 		missed += !v[i].met;
@@ -780,6 +801,8 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 	json_object_set_new(res, "metastability", mso);
 	json_object_set_new(res, "retry_amplification", ratio(total_amplification(m, r)));
 	json_object_set_new(root, "resilience", res);
+	if (m->rollout && r->ro_log)
+		json_object_set_new(root, "rollout", report_rollout_json(m, r));
 
 	json_t *ts = json_object();
 	json_object_set_new(ts, "interval_s", json_integer(1));

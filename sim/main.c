@@ -7,6 +7,8 @@
  *   meshsim check FILE...
  *   meshsim report DIR
  *   meshsim diff A B
+ *   meshsim sweep FILE --seeds N [--first-seed S] [--jobs J] [--json FILE]
+ *                 [--max-false-rate R] [--duration D] [--quiet]
  *   meshsim --version | --help
  *
  * Exit status: 0 when every objective is met, 1 when one is missed (or the
@@ -27,10 +29,12 @@
 #include "live.h"
 #include "live_orch.h"
 #include "rec.h"
+#include "rollout.h"
 #include "render.h"
 #include "report.h"
 #include "scenario.h"
 #include "sim.h"
+#include "sweep.h"
 
 
 
@@ -51,6 +55,8 @@ static void usage_main(FILE *f)
 		"                 DIR/report.json\n"
 		"  diff A B       compare two reports of one scenario; exit 1 on a regression\n"
 		"  agent KIND ... one process of a live run (started by run --live)\n"
+		"  sweep FILE     run a rollout over many seeds: how often it promotes a\n"
+		"                 bad canary or rolls back a good one\n"
 		"\n"
 		"options:\n"
 		"  --help       show help (also: meshsim <command> --help)\n"
@@ -83,6 +89,7 @@ static void usage_run(FILE *f)
 		"  --live         run it for real: one process per app, sidecar and\n"
 		"                 load, HTTP/1.1 on loopback (127.B.0.0/16), in wall\n"
 		"                 time; logs and metrics in DIR/live\n"
+		"  --seeds N      a sweep of N seeds instead (see meshsim sweep --help)\n"
 		"\n"
 		"exit status: 0 every objective in \"expect\" met, 1 one missed,\n"
 		"2 bad input or usage (or, live, a process did not come up), 3 the\n"
@@ -113,6 +120,35 @@ static void usage_diff(FILE *f)
 		"noise each run's own per-second variation explains.\n"
 		"\n"
 		"exit status: 0 no regression, 1 a regression, 2 bad input\n");
+}
+
+static void usage_sweep(FILE *f)
+{
+	fprintf(f,
+		"usage: meshsim sweep FILE --seeds N [--first-seed S] [--jobs J]\n"
+		"                     [--json FILE] [--max-false-rate R] [--duration D]\n"
+		"                     [--quiet]\n"
+		"       meshsim run FILE --seeds N ...   (the same)\n"
+		"\n"
+		"Simulate the scenario's rollout once per seed, S to S+N-1 (S is 1 by\n"
+		"default), each until its decision, in worker processes, and report how\n"
+		"often it was promoted, rolled back or left inconclusive, with 95%%\n"
+		"Wilson score intervals, the time to decision and the blast radius.\n"
+		"With \"truth\" in the rollout (\"good\" or \"bad\"), the wrong\n"
+		"decision's rate is the false promotion or false rollback rate. The\n"
+		"results are the same whatever the number of workers.\n"
+		"\n"
+		"  --seeds N           how many rollouts (seeds)\n"
+		"  --first-seed S      the first seed (default 1)\n"
+		"  --jobs J            worker processes (default: one per core)\n"
+		"  --json FILE         also write every seed's result and the summary\n"
+		"  --max-false-rate R  exit 1 when the upper 95%% bound of the false\n"
+		"                      decision rate is above R (like 0.05 or 5%%)\n"
+		"  --duration D        offer load for D instead of the scenario's\n"
+		"  --quiet             no progress line\n"
+		"\n"
+		"exit status: 0 done (and within --max-false-rate), 1 above it,\n"
+		"2 bad input or usage, 3 the sweep failed\n");
 }
 
 static void usage_check(FILE *f)
@@ -372,10 +408,169 @@ done:
 	return rc;
 }
 
+/* A rate: "0.05" or "5%". */
+static int parse_rate(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	if (*end == '%') {
+		x /= 100;
+		end++;
+	}
+	if (*end || !(x >= 0 && x <= 1))
+		return -1;
+	*out = x;
+	return 0;
+}
+
+static int cmd_sweep(int argc, char **argv)
+{
+	const char *file = NULL, *json = NULL, *seeds_s = NULL, *first_s = NULL,
+		   *jobs_s = NULL, *max_s = NULL, *dur_s = NULL;
+	int quiet = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char **dst = strcmp(a, "--seeds") == 0        ? &seeds_s
+				   : strcmp(a, "--first-seed") == 0 ? &first_s
+				   : strcmp(a, "--jobs") == 0       ? &jobs_s
+				   : strcmp(a, "--json") == 0       ? &json
+				   : strcmp(a, "--max-false-rate") == 0 ? &max_s
+				   : strcmp(a, "--duration") == 0   ? &dur_s
+								    : NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage_sweep(stdout);
+			return EXIT_MET;
+		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0 ||
+			   strcmp(a, "--no-charts") == 0) {
+			quiet |= a[2] != 'n';
+		} else if (dst) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "meshsim sweep: %s needs a value\n", a);
+				return EXIT_USAGE;
+			}
+			*dst = argv[++i];
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "meshsim sweep: unknown option %s\n", a);
+			usage_sweep(stderr);
+			return EXIT_USAGE;
+		} else if (file) {
+			fprintf(stderr, "meshsim sweep: one FILE at a time\n");
+			return EXIT_USAGE;
+		} else {
+			file = a;
+		}
+	}
+	if (!file || !seeds_s) {
+		fprintf(stderr, "meshsim sweep: %s\n", file ? "--seeds N is needed"
+							     : "no FILE given");
+		usage_sweep(stderr);
+		return EXIT_USAGE;
+	}
+	sweep_opts o = {.first_seed = 1};
+	uint64_t n = 0, jobs = 0;
+	double max_rate = -1;
+	mesh_time duration = 0;
+	if (parse_u64(seeds_s, &n) < 0 || n < 1 || n > 10000000) {
+		fprintf(stderr, "meshsim sweep: --seeds: expected an integer from 1 to "
+				"10000000, found \"%s\"\n", seeds_s);
+		return EXIT_USAGE;
+	}
+	if (first_s && parse_u64(first_s, &o.first_seed) < 0) {
+		fprintf(stderr, "meshsim sweep: --first-seed: expected an integer >= 0, "
+				"found \"%s\"\n", first_s);
+		return EXIT_USAGE;
+	}
+	if (jobs_s && (parse_u64(jobs_s, &jobs) < 0 || jobs < 1 || jobs > 1024)) {
+		fprintf(stderr, "meshsim sweep: --jobs: expected an integer from 1 to "
+				"1024, found \"%s\"\n", jobs_s);
+		return EXIT_USAGE;
+	}
+	if (max_s && parse_rate(max_s, &max_rate) < 0) {
+		fprintf(stderr, "meshsim sweep: --max-false-rate: expected a rate like "
+				"0.05 or 5%%, found \"%s\"\n", max_s);
+		return EXIT_USAGE;
+	}
+	if (dur_s && (scn_parse_duration(dur_s, &duration) < 0 || duration == 0)) {
+		fprintf(stderr, "meshsim sweep: --duration: expected a duration above "
+				"zero with a unit, like \"30m\", found \"%s\"\n", dur_s);
+		return EXIT_USAGE;
+	}
+	o.n = (uint32_t)n;
+	o.jobs = (uint32_t)jobs;
+	o.progress = !quiet && isatty(STDERR_FILENO);
+	scn_errors e = {0};
+	model *m = scn_load_file(file, &e);
+	if (!m) {
+		print_errors(&e);
+		scn_errors_free(&e);
+		return EXIT_USAGE;
+	}
+	if (!m->rollout) {
+		fprintf(stderr, "meshsim sweep: %s: expected a scenario with a "
+				"\"rollout\" block, found none\n", file);
+		model_free(m);
+		return EXIT_USAGE;
+	}
+	if (max_s && m->rollout->truth == RO_TRUTH_UNKNOWN) {
+		fprintf(stderr, "meshsim sweep: --max-false-rate: %s: expected "
+				"\"truth\": \"good\" or \"bad\" in the rollout (which "
+				"decision is false?), found none\n", file);
+		model_free(m);
+		return EXIT_USAGE;
+	}
+	if (duration)
+		m->duration = duration;
+	int rc = EXIT_FAILED;
+	sweep_result *res = calloc(o.n, sizeof *res);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!res || sweep_run(m, &o, res) < 0) {
+		fprintf(stderr, "meshsim sweep: cannot start the workers: %s\n",
+			strerror(errno));
+		goto done;
+	}
+	double wall = since(&t0);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t used = o.jobs ? o.jobs : cores > 0 ? (uint32_t)cores : 1;
+	if (used > o.n)
+		used = o.n;
+	sweep_summary s;
+	sweep_summarize(m, res, o.n, &s);
+	sweep_print(stdout, m, &o, &s, wall, used);
+	char err[600];
+	if (json && sweep_write_json(json, m, &o, &s, res, err, sizeof err) < 0) {
+		fprintf(stderr, "meshsim sweep: %s\n", err);
+		goto done;
+	}
+	rc = EXIT_MET;
+	if (s.failed_runs) {
+		fprintf(stderr, "meshsim sweep: %u of %u runs failed\n", s.failed_runs, o.n);
+		rc = EXIT_FAILED;
+	} else if (max_s && s.false_hi > max_rate) {
+		printf("%s rate above the bound: upper 95%% bound %.1f%% > %.1f%%\n",
+		       s.false_what, 100 * s.false_hi, 100 * max_rate);
+		rc = EXIT_MISSED;
+	} else if (max_s) {
+		printf("%s rate within the bound: upper 95%% bound %.1f%% <= %.1f%%\n",
+		       s.false_what, 100 * s.false_hi, 100 * max_rate);
+	}
+done:
+	free(res);
+	model_free(m);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	run_opts o = {0};
 	const char *seed_s = NULL, *dur_s = NULL, *junit = NULL;
+	/* `run FILE --seeds N` is a sweep. */
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--seeds") == 0)
+			return cmd_sweep(argc, argv);
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
 	int nfiles = 0;
 	if (!files)
@@ -587,6 +782,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 2, argv + 2);
 	if (strcmp(cmd, "agent") == 0)
 		return live_agent_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "sweep") == 0)
+		return cmd_sweep(argc - 2, argv + 2);
 	fprintf(stderr, "meshsim: unknown command \"%s\"\n", cmd);
 	usage_main(stderr);
 	return EXIT_USAGE;

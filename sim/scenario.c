@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario_rollout.h"
+
 /* Stop collecting after this many errors: past it, the rest is noise. */
 #define MAX_ERRORS 200
 
@@ -3313,6 +3315,52 @@ static void add_objective(ctx *c, enum model_scope scope, uint32_t index,
 	o->text = dup(c, text);
 }
 
+/* The rollout block and its objectives have their own parser
+ * (sim/scenario_rollout.c), which reports through these. */
+static void hk_err(void *c, const char *path, const char *msg)
+{
+	errf(c, path, "%s", msg);
+}
+
+static void hk_expected(void *c, const char *path, const char *what,
+			const json_t *found)
+{
+	expected(c, path, what, found);
+}
+
+static void hk_keys(void *c, const json_t *obj, const char *path,
+		    const char *const *allowed)
+{
+	check_keys(c, obj, path, allowed);
+}
+
+static void hk_match(void *c, const json_t *v, const char *path,
+		     uint32_t service, model_match *mt)
+{
+	parse_match(c, v, path, service, 1, mt);
+}
+
+static void hk_objective(void *c, enum model_scope scope,
+			 enum model_metric metric, enum model_op op,
+			 double target, const char *text)
+{
+	add_objective(c, scope, 0, metric, op, target, text);
+}
+
+static void hk_oom(void *c)
+{
+	((ctx *)c)->oom = 1;
+}
+
+static scn_hooks hooks_of(ctx *c)
+{
+	scn_hooks h = {.ctx = c, .m = c->m, .err = hk_err,
+		       .expected = hk_expected, .check_keys = hk_keys,
+		       .match = hk_match, .objective = hk_objective,
+		       .oom = hk_oom};
+	return h;
+}
+
 static void parse_objective(ctx *c, const json_t *v, const char *path,
 			    enum model_scope scope, uint32_t index,
 			    enum model_metric metric)
@@ -3430,6 +3478,11 @@ static void parse_objectives(ctx *c, const json_t *v, const char *path,
 					metrics[k].metric);
 			continue;
 		}
+		if (scope == SCOPE_OVERALL && strcmp(key, "rollout") == 0) {
+			scn_hooks h = hooks_of(c);
+			scn_parse_rollout_expect(&h, x, p);
+			continue;
+		}
 		if (scope == SCOPE_OVERALL &&
 		    (strcmp(key, "services") == 0 || strcmp(key, "clients") == 0)) {
 			int svc = key[0] == 's';
@@ -3485,7 +3538,8 @@ static void parse_model(ctx *c, const json_t *root)
 	static const char *const keys[] = {
 		"$schema", "name",    "description", "seed",     "duration",
 		"drain",   "network", "sidecar",     "services", "load",
-		"expect",  "defaults", "mesh",       "faults",   NULL};
+		"expect",  "defaults", "mesh",       "faults",   "rollout",
+		NULL};
 	model *m = c->m;
 	if (!json_is_object(root)) {
 		expected(c, "(top level)", "a scenario object", root);
@@ -3629,6 +3683,14 @@ static void parse_model(ctx *c, const json_t *root)
 
 	if (faults)
 		parse_faults(c, faults, m->duration);
+
+	/* After the services and their policies (the rollout owns its
+	 * service's routes), before the objectives that judge it. */
+	json_t *ro = json_object_get(root, "rollout");
+	if (ro && !c->oom) {
+		scn_hooks h = hooks_of(c);
+		scn_parse_rollout(&h, ro, m->duration);
+	}
 
 	json_t *exp = json_object_get(root, "expect");
 	if (exp)

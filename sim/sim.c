@@ -10,6 +10,7 @@
 #include "rng.h"
 #include "service.h"
 #include "sidecar.h"
+#include "sim_rollout.h"
 
 /* Events live in chunks that never move, addressed by index; freed events
  * go on a free list and their generation changes, so a stale timer handle
@@ -72,6 +73,7 @@ struct sim {
 
 	sim_progress_fn progress;
 	void *progress_arg;
+	sim_rollout *ro;        /* the scenario's rollout, or NULL */
 };
 
 static inline sim_event *ev_at(sim *s, uint32_t i)
@@ -278,6 +280,12 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 	sim_heap_init(&s->heap);
 	s->net_zero = dist_is_zero(&m->net_latency);
 	s->local_zero = dist_is_zero(&m->local_latency);
+	/* A rollout rewrites the split weights the sidecars read: they read
+	 * its copy of the model. */
+	if (sim_rollout_new(m, r, &s->ro) < 0)
+		goto fail;
+	if (s->ro)
+		s->env.model = sim_rollout_model(s->ro);
 
 	for (uint32_t i = 0; i < m->nservices; i++)
 		s->ninst += m->services[i].replicas;
@@ -400,6 +408,7 @@ void sim_free(sim *s)
 	netfault_destroy(&s->nf);
 	free(s->crashes);
 	free(s->pauses);
+	sim_rollout_free(s->ro);
 	free(s);
 }
 
@@ -422,6 +431,18 @@ uint64_t sim_events(const sim *s)
 mesh_time sim_now(const sim *s)
 {
 	return s->now;
+}
+
+static void stop_now(void *arg)
+{
+	sim *s = arg;
+	s->end = s->now;
+}
+
+void sim_stop_at_decision(sim *s)
+{
+	if (s->ro)
+		sim_rollout_on_decided(s->ro, stop_now, s);
 }
 
 /* Switch fault i on or off. Faults that live in the agents (delay, abort,
@@ -514,6 +535,8 @@ int sim_run(sim *s)
 		    (f->end != MESH_NEVER && post_fault(s, f->end, (uint64_t)i << 1) < 0))
 			return -1;
 	}
+	if (s->ro && sim_rollout_start(s->ro, &s->env) < 0)
+		return -1;
 	for (uint32_t a = 0; a < s->nagents; a++)
 		if (s->agents[a]->ops->start)
 			s->agents[a]->ops->start(s->agents[a]);
@@ -580,6 +603,8 @@ int sim_run(sim *s)
 		r->clients[i].live_at_end = client_in_flight(&s->clients[i]);
 		r->overall.live_at_end += r->clients[i].live_at_end;
 	}
+	if (s->ro)
+		sim_rollout_finish(s->ro);
 	rec_finish(r, end);
 	return s->failed ? -1 : s->stalled ? -2 : 0;
 }

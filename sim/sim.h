@@ -50,4 +50,8 @@ uint32_t sim_event_slots(const sim *s);
 /* Current virtual time. */
 mesh_time sim_now(const sim *s);
 
+/* End the run as soon as the scenario's rollout is decided (a sweep needs
+ * nothing after it). Nothing for a scenario without a rollout. */
+void sim_stop_at_decision(sim *s);
+
 #endif

@@ -19,5 +19,7 @@ Suite *live_http_suite(void);
 Suite *rec_json_suite(void);
 Suite *live_suite(void);
 Suite *fault_kinds_suite(void);
+Suite *judge_suite(void);
+Suite *rollout_suite(void);
 
 #endif
