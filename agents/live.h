@@ -31,8 +31,9 @@
  *                   the load process starts its clients then
  *   POST /faults?id=I&on=0|1   switch scenario fault I on or off
  *   POST /weights   body {"service": S, "rule": R, "weights": {"v1": 90,
- *                   "v2": 10}}: a route rule's split weights (rule -1:
- *                   the service's default split over its versions)
+ *                   "v2": 10}}: the split weights of route rule R (an
+ *                   index into the service's "routes"; it must have a
+ *                   split)
  *   GET  /metrics   Prometheus text
  *   GET  /snapshot  JSON: {"pod": P, "kind": K, "rec": <recorder>, ...}
  *   POST /quit      exit cleanly

@@ -162,7 +162,14 @@ static int admin_start(live_proc *p, const char *target, lh_sx *x)
 		reply_text(x, 400, "POST /start?t0=NS: t0 (CLOCK_MONOTONIC ns) is missing\n");
 		return 0;
 	}
-	live_proc_start(p, strtoull(buf, NULL, 10));
+	char *end;
+	errno = 0;
+	unsigned long long t0 = strtoull(buf, &end, 10);
+	if (!buf[0] || *end || errno || !t0) {
+		reply_text(x, 400, "POST /start?t0=NS: expected t0 as CLOCK_MONOTONIC nanoseconds (> 0)\n");
+		return 0;
+	}
+	live_proc_start(p, (uint64_t)t0);
 	reply_text(x, 200, "started\n");
 	return 0;
 }
@@ -176,8 +183,9 @@ static void admin_faults(live_proc *p, const char *target, lh_sx *x)
 		return;
 	}
 	char *end;
+	errno = 0;
 	unsigned long i = strtoul(id, &end, 10);
-	if (*end || i >= p->m->nfaults || (strcmp(on, "0") && strcmp(on, "1"))) {
+	if (!id[0] || *end || errno || i >= p->m->nfaults || (strcmp(on, "0") && strcmp(on, "1"))) {
 		char msg[160];
 		snprintf(msg, sizeof msg,
 			 "POST /faults: expected id in 0..%u and on 0 or 1, found id=%s on=%s\n",

@@ -61,15 +61,17 @@ typedef struct lx {
 				 * client: response body held for a sidecar */
 	uint32_t source;        /* server: calling service, MODEL_CLIENTS or
 				 * MODEL_NONE (unknown: a real peer) */
-	uint32_t relays[LX_MAX_RELAYS]; /* server: tries streaming its body */
-	uint32_t relay_from;    /* server: the upstream answer relayed here */
+	uint64_t relays[LX_MAX_RELAYS]; /* server: tries streaming its body */
+	uint8_t read_paused;    /* server: reading its body is paused */
+	uint64_t relay_from;    /* server: the upstream answer relayed here */
 	/* client */
 	lh_sx *sx;              /* server side's exchange */
 	lh_cx *cx;
 	uint32_t to;
 	uint32_t route;
 	uint64_t tag;           /* the sender's tag */
-	uint32_t relay_to;      /* the downstream exchange receiving it */
+	uint64_t relay_to;      /* the downstream exchange receiving it */
+	uint64_t body_src;      /* the downstream exchange whose body it sends */
 	mesh_msg resp;          /* CX_WAIT_END: the answer to deliver */
 } lx;
 
@@ -137,36 +139,25 @@ uint64_t live_monotonic_ns(void)
 
 /* ---- exchange handles ---- */
 
-/* An xref is a 32-bit handle: 12 bits of generation over a 20-bit index.
- * The generation is odd while the record is in use, so 0 is never one. */
-static uint32_t xref_of(live_host *h, uint32_t i)
+/* An xref is the exchange's pool tag: index and 32-bit generation. */
+static uint64_t xref_of(live_host *h, uint32_t i)
 {
-	const lx *x = pool_at(&h->xs, i);
-	return (x->h.gen & 0xfffu) << 20 | i;
+	return pool_tag(&h->xs, i);
 }
 
-static lx *xref_lookup(live_host *h, uint32_t xref, uint32_t *idx)
+static lx *xref_lookup(live_host *h, uint64_t xref, uint32_t *idx)
 {
-	uint32_t i = xref & 0xfffffu;
-	if (!xref || i >= h->xs.n)
+	if (!xref)
 		return NULL;
-	lx *x = pool_at(&h->xs, i);
-	if (!(x->h.gen & 1) || (x->h.gen & 0xfffu) != xref >> 20)
-		return NULL;
-	if (idx)
-		*idx = i;
-	return x;
+	return pool_lookup(&h->xs, xref, idx);
 }
 
 static lx *lx_new(live_host *h, uint8_t kind, uint32_t *idx)
 {
 	lx *x;
 	uint32_t i = pool_alloc(&h->xs, (void **)&x);
-	if (i == POOL_NONE || i > 0xfffffu) {
-		if (i != POOL_NONE)
-			pool_free(&h->xs, i);
+	if (i == POOL_NONE)
 		return NULL;
-	}
 	uint32_t gen = x->h.gen;
 	memset(x, 0, sizeof *x);
 	x->h.gen = gen;
@@ -261,13 +252,20 @@ static void map_del_slot(live_host *h, uint32_t k)
 	}
 }
 
+/* Remove x's own entry: found by identity, not by (agent, tag), since an
+ * app's parallel calls share one tag. */
 static void map_del(live_host *h, lx *x)
 {
 	if (!x->in_map)
 		return;
-	uint32_t k = map_find_slot(h, x->agent->id, x->tag);
-	if (k != UINT32_MAX)
-		map_del_slot(h, k);
+	uint32_t k = map_hash(x->agent->id, x->tag, h->map_cap);
+	while (h->map[k]) {
+		if (h->map[k] == x->self + 1) {
+			map_del_slot(h, k);
+			return;
+		}
+		k = (k + 1) & (h->map_cap - 1);
+	}
 }
 
 /* ---- freeing exchanges ---- */
@@ -291,35 +289,14 @@ static void client_kill(live_host *h, lx *c, uint32_t i)
 	client_free(h, c, i);
 }
 
+static void post_deliver(live_host *h, mesh_agent *a, const mesh_msg *m,
+			 mesh_time delay);
+
 static void server_free(live_host *h, lx *s, uint32_t i)
 {
-	/* Tries still streaming a body that will not be complete now are
-	 * reset; tries with their whole body go on. */
-	for (uint32_t k = 0; k < LX_MAX_RELAYS; k++) {
-		uint32_t ci;
-		lx *c = xref_lookup(h, s->relays[k], &ci);
-		if (c && c->kind == LX_CLIENT) {
-			c->relay_to = 0;
-			if (!s->body_done && c->cx) {
-				/* Its agent will hear of it as a reset. */
-				lh_cx_cancel(c->cx);
-				c->cx = NULL;
-				if (c->state == CX_WAIT_HEAD) {
-					mesh_msg r = {.kind = MESH_RESP,
-						      .status = 503,
-						      .route = c->route,
-						      .from = c->to,
-						      .flags = MESH_RF_UR,
-						      .tag = c->tag};
-					mesh_agent *a = c->agent;
-					client_free(h, c, ci);
-					a->ops->on_msg(a, &r);
-				} else {
-					client_free(h, c, ci);
-				}
-			}
-		}
-	}
+	uint64_t rel[LX_MAX_RELAYS];
+	memcpy(rel, s->relays, sizeof rel);
+	int done = s->body_done;
 	if (s->sx)
 		lh_sx_set_data(s->sx, NULL);
 	lh_head_clear(&s->head);
@@ -327,6 +304,28 @@ static void server_free(live_host *h, lx *s, uint32_t i)
 		evbuffer_free(s->body);
 	s->body = NULL;
 	pool_free(&h->xs, i);
+	/* Tries still streaming a body that will not be complete now are
+	 * reset; tries with their whole body go on. Their agents hear of it
+	 * on a later loop turn, never from inside this call (which may come
+	 * from inside an agent). */
+	for (uint32_t k = 0; k < LX_MAX_RELAYS; k++) {
+		uint32_t ci;
+		lx *c = xref_lookup(h, rel[k], &ci);
+		if (!c || c->kind != LX_CLIENT)
+			continue;
+		c->body_src = 0;
+		if (done || !c->cx)
+			continue;
+		lh_cx_cancel(c->cx);
+		c->cx = NULL;
+		if (c->state == CX_WAIT_HEAD) {
+			mesh_msg r = {.kind = MESH_RESP, .status = 503,
+				      .route = c->route, .from = c->to,
+				      .flags = MESH_RF_UR, .tag = c->tag};
+			post_deliver(h, c->agent, &r, 0);
+		}
+		client_free(h, c, ci);
+	}
 }
 
 /* ---- timers ---- */
@@ -607,14 +606,36 @@ static lh_pool *pool_for(live_host *h, mesh_agent *from, uint32_t to)
 
 static void client_on_response(void *arg, lh_cx *x, const lh_head *head);
 static void client_on_body(void *arg, lh_cx *x, struct evbuffer *chunk);
+/* A try took in the body it was sent: read more of it, unless another
+ * try of the same request still has too much to send. */
+static void client_on_drain(void *arg, lh_cx *x)
+{
+	live_host *h = arg;
+	lx *c = lh_cx_data(x);
+	lx *s = c ? xref_lookup(h, c->body_src, NULL) : NULL;
+	if (!s || s->kind != LX_SERVER || !s->sx || !s->read_paused || !s->tries)
+		return;
+	for (uint32_t k = 0; k < LX_MAX_RELAYS; k++) {
+		lx *o = xref_lookup(h, s->relays[k], NULL);
+		if (o && o->kind == LX_CLIENT && o->cx &&
+		    lh_cx_backlog(o->cx) > RELAY_HIGH)
+			return;
+	}
+	s->read_paused = 0;
+	lh_sx_read_enable(s->sx, 1);
+}
+
 static void client_on_end(void *arg, lh_cx *x);
 static void client_on_error(void *arg, lh_cx *x, int err);
+
+static void client_on_drain(void *arg, lh_cx *x);
 
 static const lh_client_cbs client_cbs = {
 	.on_response = client_on_response,
 	.on_body = client_on_body,
 	.on_end = client_on_end,
 	.on_error = client_on_error,
+	.on_drain = client_on_drain,
 };
 
 /* The head of a request made up by an app or a load client. */
@@ -713,6 +734,7 @@ static void send_request(live_host *h, mesh_agent *from, uint32_t to,
 		return;
 	}
 	s->tries++;
+	c->body_src = m->xref;
 	if (s->body && evbuffer_get_length(s->body)) {
 		struct evbuffer *copy = evbuffer_new();
 		if (copy) {
@@ -730,12 +752,21 @@ static void send_request(live_host *h, mesh_agent *from, uint32_t to,
 		if (!o || o->kind != LX_CLIENT || !o->cx) {
 			s->relays[k] = xref_of(h, ci);
 			c->relay_to = 0;
+			/* The body waited for its first try: read on. */
+			if (s->read_paused && s->sx) {
+				s->read_paused = 0;
+				lh_sx_read_enable(s->sx, 1);
+			}
 			return;
 		}
 	}
-	/* More tries at once than we stream to: a bounded case (tries of one
-	 * request are sequential); this one is reset. */
+	/* More tries at once than we stream to (tries of one request are
+	 * sequential, so this is a bound, not a case): this one is reset,
+	 * and its agent hears so. */
+	mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = m->route,
+		      .from = to, .flags = MESH_RF_UR, .tag = m->tag};
 	client_kill(h, c, ci);
+	post_deliver(h, from, &r, 0);
 }
 
 /* A response made up by an agent (a service's answer, a sidecar's local
@@ -802,7 +833,7 @@ static void send_synth_response(live_host *h, lx *s, uint32_t si,
 
 static void send_response(live_host *h, const mesh_msg *m)
 {
-	uint32_t si, ci;
+	uint32_t si = 0, ci = 0;
 	lx *s = pool_lookup(&h->xs, m->tag, &si);
 	lx *c = xref_lookup(h, m->xref, &ci);
 	if (c && (c->kind != LX_CLIENT ||
@@ -1197,6 +1228,7 @@ static void server_on_body(void *arg, lh_sx *x, struct evbuffer *chunk)
 	lx *s = lh_sx_data(x);
 	if (!s)
 		return;
+	int full = 0;
 	for (uint32_t k = 0; k < LX_MAX_RELAYS; k++) {
 		lx *c = xref_lookup(h, s->relays[k], NULL);
 		if (c && c->kind == LX_CLIENT && c->cx) {
@@ -1206,21 +1238,35 @@ static void server_on_body(void *arg, lh_sx *x, struct evbuffer *chunk)
 				lh_cx_body(c->cx, copy);
 				evbuffer_free(copy);
 			}
+			if (lh_cx_backlog(c->cx) > RELAY_HIGH)
+				full = 1;
 		}
 	}
 	if (!s->body_over) {
 		if (!s->body)
 			s->body = evbuffer_new();
-		if (s->body && evbuffer_get_length(s->body) +
-				       evbuffer_get_length(chunk) <= LIVE_RETRY_BUFFER) {
+		size_t have = s->body ? evbuffer_get_length(s->body) : 0;
+		if (s->body && (!s->tries ||
+				have + evbuffer_get_length(chunk) <= LIVE_RETRY_BUFFER)) {
 			evbuffer_add_buffer(s->body, chunk);
-			return;
+			/* No try yet to stream to (a delay fault, a pending
+			 * queue): keep what came, and stop reading once a
+			 * retry buffer's worth is in. */
+			if (!s->tries && have + evbuffer_get_length(chunk) > LIVE_RETRY_BUFFER)
+				full = 1;
+		} else {
+			/* Too big to keep for a retry, as Envoy's buffer
+			 * limit: tries after this one cannot be sent. */
+			s->body_over = 1;
+			if (s->body)
+				evbuffer_drain(s->body, evbuffer_get_length(s->body));
 		}
-		s->body_over = 1;
-		if (s->body)
-			evbuffer_drain(s->body, evbuffer_get_length(s->body));
 	}
 	evbuffer_drain(chunk, evbuffer_get_length(chunk));
+	if (full && !s->read_paused) {
+		s->read_paused = 1;
+		lh_sx_read_enable(x, 0);
+	}
 }
 
 static void server_on_body_end(void *arg, lh_sx *x)

@@ -58,16 +58,18 @@ typedef struct mesh_msg {
 	uint32_t flags;     /* enum mesh_flag bits of a response */
 	uint32_t user;      /* a user id for ring hashing: (header name index
 			     * + 1) << 24 | id; 0: none (see client.c) */
-	uint32_t xref;      /* live mode: the host's handle of the HTTP
-			     * exchange whose body this message carries (a
-			     * request's downstream exchange, a response's
-			     * upstream one); 0: none, the host makes the
-			     * body up. Agents copy it along; the simulator
-			     * ignores it. */
 	uint64_t headers;   /* bit i: carries model header pair i */
 	uint64_t tag;       /* requester's correlation tag, echoed in the reply */
 	uint64_t size;      /* body bytes */
 	uint64_t req_id;    /* end-to-end request id (x-request-id) */
+	uint64_t xref;      /* live mode: the host's handle of the HTTP
+			     * exchange whose body this message carries (a
+			     * request's downstream exchange, a response's
+			     * upstream one); 0: none, the host makes the
+			     * body up. Agents copy it along; the simulator
+			     * ignores it. A full generation-checked tag, so
+			     * a handle an agent kept too long names nothing
+			     * rather than someone else's exchange. */
 } mesh_msg;
 
 /* How every request ends. Exactly one of these is recorded per request. */

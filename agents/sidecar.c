@@ -31,8 +31,8 @@ typedef struct sc_out {
 	uint64_t headers;
 	uint64_t req_id;
 	uint64_t size;
-	uint32_t xref;         /* live: the app's exchange (its body) */
-	uint32_t resp_xref;    /* live: the upstream answer being relayed */
+	uint64_t xref;         /* live: the app's exchange (its body) */
+	uint64_t resp_xref;    /* live: the upstream answer being relayed */
 	mesh_time start;
 	const model_retry *retry;
 	mesh_time timeout;
