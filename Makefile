@@ -40,6 +40,9 @@ CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 # Debian) for HTTP/1.1 framing.
 EVENT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent)
 EVENT_LIBS = $(shell $(PKG_CONFIG) --libs libevent) -lhttp_parser
+# mTLS: OpenSSL (libssl, libcrypto) for the built-in CA and TLS.
+OPENSSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libssl libcrypto)
+OPENSSL_LIBS = $(shell $(PKG_CONFIG) --libs libssl libcrypto)
 
 # The shared agent logic: I/O-free, hosted by the simulator and live mode.
 AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
@@ -53,7 +56,9 @@ REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.
 # Live mode: the hosts of the same agents on libevent, one process each.
 LIVE_SRC := agents/live_http.c agents/live_topo.c agents/live_env.c agents/live_agent.c \
 	agents/live_orch.c
-LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC) $(LIVE_SRC)
+# Host-side TLS on OpenSSL, used by the simulator and live mode alike.
+TLS_SRC := agents/tls_ca.c
+LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC) $(LIVE_SRC) $(TLS_SRC)
 TEST_SRC := $(wildcard tests/check_*.c) tests/testutil.c
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -65,6 +70,8 @@ MESHSIM := $(BUILD)/meshsim
 TESTS := $(BUILD)/check_meshsim
 BENCH := $(BUILD)/bench_sim
 BENCH_PROXY := $(BUILD)/bench_proxy
+BENCH_HTTP := $(BUILD)/bench_http
+TLS_CA_TOOL := $(BUILD)/tls_ca_tool
 
 .PHONY: all run test bench lint clean deps deps-run deps-test regen-golden
 all: deps $(MESHSIM)
@@ -78,7 +85,7 @@ deps-test:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(MS_CFLAGS) $(JANSSON_CFLAGS) $(EVENT_CFLAGS) $(CHECK_CFLAGS_FOR) $(CFLAGS) -c -o $@ $<
+	$(CC) $(MS_CFLAGS) $(JANSSON_CFLAGS) $(EVENT_CFLAGS) $(OPENSSL_CFLAGS) $(CHECK_CFLAGS_FOR) $(CFLAGS) -c -o $@ $<
 
 $(TEST_OBJ): CHECK_CFLAGS_FOR = $(CHECK_CFLAGS) -Itests
 
@@ -87,16 +94,24 @@ $(BUILD)/libmeshsim.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(MESHSIM): $(MAIN_OBJ) $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
 
 $(TESTS): $(TEST_OBJ) $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(CHECK_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS) -lm
 
 $(BENCH): $(BENCH_OBJ) $(BUILD)/libmeshsim.a
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
+
+$(BENCH_HTTP): $(BUILD)/tests/bench_http.o $(BUILD)/libmeshsim.a
 	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) -lm
 
 $(BENCH_PROXY): $(BUILD)/tests/bench_proxy.o $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
+
+# Writes a root, an intermediate and workload certificates for
+# tests/tls_ca_test.sh to check with the openssl command.
+$(TLS_CA_TOOL): $(BUILD)/tests/tls_ca_tool.o $(BUILD)/libmeshsim.a
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(OPENSSL_LIBS) -lm
 
 # `make run` runs the quickstart; its exit status is the objectives' verdict.
 run: deps-run
@@ -112,19 +127,21 @@ test: deps-test
 	MESHSIM=$(MESHSIM) sh tests/interop_test.sh
 	MESHSIM=$(MESHSIM) SANITIZE=$(SANITIZE) sh tests/fidelity_test.sh
 	MESHSIM=$(MESHSIM) sh tests/rollout_test.sh
+	@$(MAKE) --no-print-directory $(TLS_CA_TOOL) && TLS_CA_TOOL=$(TLS_CA_TOOL) sh tests/tls_ca_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH) $(BENCH_PROXY) $(MESHSIM)
+	@$(MAKE) --no-print-directory $(BENCH) $(BENCH_PROXY) $(BENCH_HTTP) $(MESHSIM)
 	$(BENCH)
 	MESHSIM=$(MESHSIM) BENCH_PROXY=$(BENCH_PROXY) sh tests/bench_proxy.sh
+	BENCH_HTTP=$(BENCH_HTTP) sh tests/bench_http.sh
 
 # The shared agent logic must not reach for I/O, libraries of one host, or
 # the wall clock: the simulator and live mode both host it.
 LINT_BANNED := event2/|<event\.h>|<sys/socket\.h>|<netinet/|<arpa/inet\.h>|<netdb\.h>|<jansson\.h>|<time\.h>|<sys/time\.h>|<unistd\.h>|<pthread\.h>|<openssl/
 lint:
 	@bad=$$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]?($(LINT_BANNED))' \
-		$$(ls agents/*.[ch] | grep -v '/live_') reports/hist.[ch] reports/rec.[ch] || true); \
+		$$(ls agents/*.[ch] | grep -v -e '/live_' -e '/tls_') reports/hist.[ch] reports/rec.[ch] || true); \
 	if [ -n "$$bad" ]; then \
 		echo "lint: the shared agent logic includes host-only headers:"; \
 		echo "$$bad"; exit 1; fi; \

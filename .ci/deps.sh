@@ -5,21 +5,22 @@
 #
 # Usage: .ci/deps.sh build|run|test
 #   build: the libraries meshsim links (jansson; libevent and http-parser for
-#          live mode) and pkg-config
+#          live mode; OpenSSL for mTLS) and pkg-config
 #   run:   build, plus gnuplot (charts are drawn by running it)
 #   test:  run, plus Check (unit tests), xmllint (JUnit XML is validated
 #          against a schema) and Chromium (report.html is opened in a real
 #          headless browser), and the real peers live mode is checked
 #          against: curl, wrk and nginx (and python3, which the live test
-#          scripts read report.json with)
+#          scripts read report.json with), and the openssl command (the
+#          built-in CA's certificates are checked with it)
 set -eu
 
 what=${1:-build}
-pkgs="pkg-config libjansson-dev libevent-dev libhttp-parser-dev"
+pkgs="pkg-config libjansson-dev libevent-dev libhttp-parser-dev libssl-dev"
 case "$what" in
 build) ;;
 run) pkgs="$pkgs gnuplot-nox" ;;
-test) pkgs="$pkgs gnuplot-nox check libxml2-utils chromium curl wrk nginx python3" ;;
+test) pkgs="$pkgs gnuplot-nox check libxml2-utils chromium curl wrk nginx python3 openssl" ;;
 *) echo ".ci/deps.sh: unknown set '$what' (expected build, run or test)" >&2; exit 2 ;;
 esac
 

@@ -21,5 +21,6 @@ Suite *live_suite(void);
 Suite *fault_kinds_suite(void);
 Suite *judge_suite(void);
 Suite *rollout_suite(void);
+Suite *tls_ca_suite(void);
 
 #endif
