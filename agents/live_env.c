@@ -424,7 +424,7 @@ static void post_deliver(live_host *h, mesh_agent *a, const mesh_msg *m,
 /* ---- wire details ---- */
 
 static const char *const flag_names[] = {"UO", "UF", "UR", "UT", "URX",
-					 "UH", "FI", "DI"};
+					 "UH", "FI", "DI", "RBAC"};
 
 static uint32_t parse_flags(const char *v)
 {
@@ -625,6 +625,23 @@ static void client_on_drain(void *arg, lh_cx *x)
 	lh_sx_read_enable(s->sx, 1);
 }
 
+/* A relayed answer is over: end (or, cut short, reset) the downstream
+ * response and let go of both exchanges. */
+static void relay_finish(live_host *h, lx *c, uint32_t ci, int cut)
+{
+	uint32_t si;
+	lx *s = xref_lookup(h, c->relay_to, &si);
+	if (s && s->sx) {
+		if (cut)
+			lh_sx_abort(s->sx);
+		else
+			lh_sx_respond_end(s->sx);
+		s->sx = NULL;
+		server_free(h, s, si);
+	}
+	client_free(h, c, ci);
+}
+
 static void client_on_end(void *arg, lh_cx *x);
 static void client_on_error(void *arg, lh_cx *x, int err);
 
@@ -787,7 +804,9 @@ static void send_synth_response(live_host *h, lx *s, uint32_t si,
 		if (m->flags & MESH_RF_UO)
 			lh_head_add(&resp, "x-envoy-overloaded", "true");
 		if (!m->size) {
-			if (m->flags & MESH_RF_UT)
+			if (m->flags & MESH_RF_RBAC)
+				text = "RBAC: access denied"; /* Envoy's words */
+			else if (m->flags & MESH_RF_UT)
 				text = "upstream request timeout";
 			else if (m->flags & MESH_RF_UO)
 				text = "upstream overflow";
@@ -1082,17 +1101,9 @@ static void client_on_end(void *arg, lh_cx *x)
 	uint32_t ci = c->self;
 	c->cx = NULL;
 	switch (c->state) {
-	case CX_RELAY: {
-		uint32_t si;
-		lx *s = xref_lookup(h, c->relay_to, &si);
-		if (s && s->sx) {
-			lh_sx_respond_end(s->sx);
-			s->sx = NULL;
-			server_free(h, s, si);
-		}
-		client_free(h, c, ci);
+	case CX_RELAY:
+		relay_finish(h, c, ci, 0);
 		return;
-	}
 	case CX_DELIVERING:
 	case CX_HELD:
 		c->body_done = 1;
@@ -1135,17 +1146,10 @@ static void client_on_error(void *arg, lh_cx *x, int err)
 		deliver(a, &r);
 		return;
 	}
-	case CX_RELAY: {
-		uint32_t si;
-		lx *s = xref_lookup(h, c->relay_to, &si);
-		if (s && s->sx) {
-			lh_sx_abort(s->sx);
-			s->sx = NULL;
-			server_free(h, s, si);
-		}
-		client_free(h, c, ci);
+	case CX_RELAY:
+		/* Cut mid-body: the downstream sees its answer cut too. */
+		relay_finish(h, c, ci, 1);
 		return;
-	}
 	case CX_DELIVERING:
 	case CX_HELD:
 		c->resp_err = 1;
@@ -1207,8 +1211,11 @@ static void server_on_request(void *arg, lh_sx *x, const lh_head *head)
 		lh_head_add(&s->head, "x-request-id", buf);
 	}
 	s->source = parse_source(m, lh_head_get(head, "x-meshsim-source"));
+	/* The caller's identity for authorization, as the simulator's src
+	 * (none from a peer that does not say: plaintext). */
 	mesh_msg q = {.kind = MESH_REQ, .method = (uint8_t)method,
 		      .route = (uint32_t)route,
+		      .src = model_peer_of(m, lh_head_get(head, "x-meshsim-source")),
 		      .xref = xref_of(h, si), .tag = pool_tag(&h->xs, si),
 		      .size = head->content_length > 0 ? (uint64_t)head->content_length : 0,
 		      .req_id = req_id};
