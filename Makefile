@@ -47,7 +47,7 @@ OPENSSL_LIBS = $(shell $(PKG_CONFIG) --libs libssl libcrypto)
 # The shared agent logic: I/O-free, hosted by the simulator and live mode.
 AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
 	agents/sidecar.c agents/service.c agents/client.c agents/netfault.c \
-	agents/judge.c agents/rollout.c
+	agents/judge.c agents/rollout.c agents/rollout_host.c agents/authz.c
 SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c sim/scenario_rollout.c \
 	sim/sim_rollout.c sim/sweep.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
@@ -127,6 +127,7 @@ test: deps-test
 	MESHSIM=$(MESHSIM) sh tests/interop_test.sh
 	MESHSIM=$(MESHSIM) SANITIZE=$(SANITIZE) sh tests/fidelity_test.sh
 	MESHSIM=$(MESHSIM) sh tests/rollout_test.sh
+	MESHSIM=$(MESHSIM) sh tests/live_rollout_test.sh
 	@$(MAKE) --no-print-directory $(TLS_CA_TOOL) && TLS_CA_TOOL=$(TLS_CA_TOOL) sh tests/tls_ca_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 

@@ -31,11 +31,20 @@
  *                   the load process starts its clients then
  *   POST /faults?id=I&on=0|1   switch scenario fault I on or off
  *   POST /weights   body {"service": S, "rule": R, "weights": {"v1": 90,
- *                   "v2": 10}}: the split weights of route rule R (an
- *                   index into the service's "routes"; it must have a
- *                   split)
+ *                   "v2": 10}, "mirror": M}: the split weights of route
+ *                   rule R (an index into the service's "routes", or of
+ *                   the rules a rollout owns; it must have a split), and
+ *                   optionally Istio's mirror percentage; or several rules
+ *                   at once: {"service": S, "rules": [{"rule": R,
+ *                   "weights": {...}, "mirror": M} ...]}. All or nothing.
+ *   GET  /weights   JSON: the split weights and mirror percentage in force,
+ *                   per service with a split rule
  *   GET  /metrics   Prometheus text
  *   GET  /snapshot  JSON: {"pod": P, "kind": K, "rec": <recorder>, ...}
+ *   GET  /versions?from=NS   JSON: {"pod": P, "versions": ...}: the
+ *                   rollout service's per-version series as this process
+ *                   recorded them, from the step holding NS on (rec_json.h):
+ *                   what the orchestrator reads at each analysis
  *   POST /quit      exit cleanly
  */
 #ifndef LIVE_H

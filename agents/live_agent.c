@@ -143,6 +143,17 @@ static void start_agents(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	live_proc *p = arg;
+	/* libevent measures a timer from its cached loop time, so it can fire
+	 * a little before t0; the agents must not start while the clock still
+	 * reads 0 (a first request would seem sent before it was). */
+	uint64_t now = live_monotonic_ns(), t0 = live_host_t0(p->host);
+	if (now < t0) {
+		uint64_t wait = t0 - now;
+		struct timeval tv = {.tv_sec = (time_t)(wait / 1000000000ull),
+				     .tv_usec = (suseconds_t)(wait % 1000000000ull / 1000 + 1)};
+		evtimer_add(p->start_ev, &tv);
+		return;
+	}
 	if (p->has_svc && p->svc.base.ops->start)
 		p->svc.base.ops->start(&p->svc.base);
 	if (p->has_sc && p->sc.base.ops->start)
@@ -197,11 +208,71 @@ static void admin_faults(live_proc *p, const char *target, lh_sx *x)
 	reply_text(x, 200, "ok\n");
 }
 
-/* POST /weights {"service": S, "rule": R, "weights": {"v1": 90, ...}}:
- * rewrite the split weights the sidecar reads for every new request. */
+/* One rule's change in a POST /weights body: {"rule": R, "weights":
+ * {VERSION: W, ...}, "mirror": M} ("mirror" optional). Checks it against
+ * service s; returns the rule's index, or -1 with the reason in msg. */
+static long weights_rule_check(const model_service *s, const json_t *o,
+			       const char *at, char *msg, size_t len)
+{
+	json_t *jr = json_object_get(o, "rule"), *jw = json_object_get(o, "weights");
+	json_t *jm = json_object_get(o, "mirror");
+	if (!json_is_object(o) || !json_is_integer(jr) || !json_is_object(jw) ||
+	    (jm && !json_is_number(jm))) {
+		snprintf(msg, len, "POST /weights: %sexpected {\"rule\": R, \"weights\": "
+				   "{VERSION: W}, \"mirror\": PERCENT (optional)}\n", at);
+		return -1;
+	}
+	json_int_t ri = json_integer_value(jr);
+	if (ri < 0 || (uint64_t)ri >= s->policy.nrules || !s->policy.rules[ri].nsplits) {
+		snprintf(msg, len, "POST /weights: %sservice %s has no route rule %lld "
+				   "with a split\n", at, s->name, (long long)ri);
+		return -2;
+	}
+	const model_rule *rule = &s->policy.rules[ri];
+	const char *vname;
+	json_t *val;
+	json_object_foreach((json_t *)jw, vname, val) {
+		int found = 0;
+		for (uint32_t k = 0; k < rule->nsplits; k++)
+			if (!strcmp(s->versions[rule->splits[k].version].name, vname))
+				found = 1;
+		if (!found || !json_is_number(val) || json_number_value(val) < 0) {
+			snprintf(msg, len, "POST /weights: %sweights.%s: expected a version "
+					   "of the rule's split with a weight >= 0\n", at, vname);
+			return -1;
+		}
+	}
+	if (jm && (json_number_value(jm) < 0 || json_number_value(jm) > 100)) {
+		snprintf(msg, len, "POST /weights: %smirror: expected a percentage "
+				   "from 0 to 100\n", at);
+		return -1;
+	}
+	return (long)ri;
+}
+
+static void weights_rule_apply(model_service *s, const json_t *o, long ri)
+{
+	model_rule *rule = &s->policy.rules[ri];
+	const char *vname;
+	json_t *val, *jm = json_object_get(o, "mirror");
+	json_object_foreach(json_object_get(o, "weights"), vname, val)
+		for (uint32_t k = 0; k < rule->nsplits; k++)
+			if (!strcmp(s->versions[rule->splits[k].version].name, vname))
+				rule->splits[k].weight = json_number_value(val);
+	if (jm)
+		rule->mirror_percent = json_number_value(jm);
+}
+
+/* POST /weights: rewrite the split weights (and Istio's mirror percentage)
+ * the sidecar reads for every new request, as a VirtualService update
+ * reaches Envoy. One rule, {"service": S, "rule": R, "weights": {"v1": 90,
+ * "v2": 10}, "mirror": M}, or several at once, {"service": S, "rules":
+ * [{"rule": R, "weights": {...}, "mirror": M}, ...]} (a rollout's header
+ * rule and default rule change together). Every rule is checked before
+ * any changes: a bad request changes nothing. */
 static void admin_weights(live_proc *p, lh_sx *x, struct evbuffer *body)
 {
-	char msg[256];
+	char msg[320];
 	size_t len = evbuffer_get_length(body);
 	char *text = malloc(len + 1);
 	if (!text) {
@@ -214,12 +285,12 @@ static void admin_weights(live_proc *p, lh_sx *x, struct evbuffer *body)
 	json_t *j = json_loads(text, 0, &je);
 	free(text);
 	const char *svc_name = j ? json_string_value(json_object_get(j, "service")) : NULL;
-	json_t *jr = j ? json_object_get(j, "rule") : NULL;
-	json_t *jw = j ? json_object_get(j, "weights") : NULL;
-	if (!j || !svc_name || !json_is_integer(jr) || !json_is_object(jw)) {
+	json_t *rules = j ? json_object_get(j, "rules") : NULL;
+	if (!j || !svc_name || (rules && !json_is_array(rules))) {
 		snprintf(msg, sizeof msg,
 			 "POST /weights: expected {\"service\": S, \"rule\": R, "
-			 "\"weights\": {VERSION: W}}, found %s\n",
+			 "\"weights\": {VERSION: W}} or {\"service\": S, \"rules\": "
+			 "[{\"rule\": R, \"weights\": {VERSION: W}} ...]}, found %s\n",
 			 j ? "another shape" : je.text);
 		json_decref(j);
 		reply_text(x, 400, msg);
@@ -229,40 +300,110 @@ static void admin_weights(live_proc *p, lh_sx *x, struct evbuffer *body)
 	for (uint32_t k = 0; k < p->m->nservices; k++)
 		if (!strcmp(p->m->services[k].name, svc_name))
 			s = &p->m->services[k];
-	json_int_t ri = json_integer_value(jr);
-	if (!s || ri < 0 || (uint64_t)ri >= s->policy.nrules ||
-	    !s->policy.rules[ri].nsplits) {
-		snprintf(msg, sizeof msg,
-			 "POST /weights: service %s has no route rule %lld with a split\n",
-			 svc_name, (long long)ri);
+	if (!s) {
+		snprintf(msg, sizeof msg, "POST /weights: no service %s\n", svc_name);
 		json_decref(j);
 		reply_text(x, 404, msg);
 		return;
 	}
-	model_rule *rule = &s->policy.rules[ri];
-	const char *vname;
-	json_t *val;
-	/* Check every name first: a bad request changes nothing. */
-	json_object_foreach(jw, vname, val) {
-		int found = 0;
-		for (uint32_t k = 0; k < rule->nsplits; k++)
-			if (!strcmp(s->versions[rule->splits[k].version].name, vname))
-				found = 1;
-		if (!found || !json_is_number(val) || json_number_value(val) < 0) {
-			snprintf(msg, sizeof msg,
-				 "POST /weights: weights.%s: expected a version of the "
-				 "rule's split with a weight >= 0\n", vname);
+	size_t n = rules ? json_array_size(rules) : 1;
+	long *idx = calloc(n ? n : 1, sizeof *idx);
+	if (!idx) {
+		json_decref(j);
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char at[32] = "";
+		if (rules)
+			snprintf(at, sizeof at, "rules[%zu]: ", i);
+		idx[i] = weights_rule_check(s, rules ? json_array_get(rules, i) : j, at,
+					    msg, sizeof msg);
+		if (idx[i] < 0) {
+			reply_text(x, idx[i] == -2 ? 404 : 400, msg);
+			free(idx);
 			json_decref(j);
-			reply_text(x, 400, msg);
 			return;
 		}
 	}
-	json_object_foreach(jw, vname, val)
-		for (uint32_t k = 0; k < rule->nsplits; k++)
-			if (!strcmp(s->versions[rule->splits[k].version].name, vname))
-				rule->splits[k].weight = json_number_value(val);
+	for (size_t i = 0; i < n; i++)
+		weights_rule_apply(s, rules ? json_array_get(rules, i) : j, idx[i]);
+	free(idx);
 	json_decref(j);
 	reply_text(x, 200, "ok\n");
+}
+
+/* GET /weights: the split weights and mirror percentage this sidecar
+ * routes by now, for every service with a split rule: {"pod": P,
+ * "services": {S: [{"rule": R, "weights": {VERSION: W}, "mirror": M}]}}. */
+static void admin_weights_get(live_proc *p, lh_sx *x)
+{
+	json_t *svcs = json_object();
+	for (uint32_t k = 0; svcs && k < p->m->nservices; k++) {
+		const model_service *s = &p->m->services[k];
+		json_t *a = NULL;
+		for (uint32_t i = 0; i < s->policy.nrules; i++) {
+			const model_rule *rule = &s->policy.rules[i];
+			if (!rule->nsplits)
+				continue;
+			json_t *w = json_object();
+			for (uint32_t v = 0; v < rule->nsplits; v++)
+				json_object_set_new(w, s->versions[rule->splits[v].version].name,
+						    json_real(rule->splits[v].weight));
+			if (!a)
+				a = json_array();
+			json_array_append_new(a, json_pack("{s:I, s:o, s:f}", "rule", (json_int_t)i,
+							   "weights", w, "mirror",
+							   rule->mirror_percent));
+		}
+		if (a)
+			json_object_set_new(svcs, s->name, a);
+	}
+	json_t *j = svcs ? json_pack("{s:I, s:s, s:o}", "pod", (json_int_t)p->pod,
+				     "name", p->name, "services", svcs)
+			 : NULL;
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text) {
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	lh_sx_respond_simple(x, 200, "application/json", text, strlen(text), NULL);
+	free(text);
+}
+
+/* GET /versions?from=NS: the per-version series of the rollout's service
+ * as this process recorded them (a caller's sidecar records every call it
+ * routes to a version), from the step holding NS (ns since t0; 0 by
+ * default) on: {"pod": P, "name": N, "now": NS, "versions": VERSIONS}
+ * (rec_json.h). What a live analysis reads at each interval: a few rows,
+ * where /snapshot carries the whole recorder. */
+static void admin_versions(live_proc *p, const char *target, lh_sx *x)
+{
+	char buf[32];
+	unsigned long long from = 0;
+	if (query_arg(target, "from", buf, sizeof buf)) {
+		char *end;
+		errno = 0;
+		from = strtoull(buf, &end, 10);
+		if (!buf[0] || *end || errno) {
+			reply_text(x, 400, "GET /versions?from=NS: expected ns since t0\n");
+			return;
+		}
+	}
+	mesh_env *env = live_host_env(p->host);
+	mesh_time now = env->ops->now(env);
+	json_t *j = json_pack("{s:I, s:s, s:I, s:o}", "pod", (json_int_t)p->pod, "name",
+			      p->name, "now", (json_int_t)now, "versions",
+			      rec_versions_json(p->r, (mesh_time)from));
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text) {
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	lh_sx_respond_simple(x, 200, "application/json", text, strlen(text), NULL);
+	free(text);
 }
 
 static void admin_metrics(live_proc *p, lh_sx *x)
@@ -359,6 +500,10 @@ static void admin_route(live_proc *p, lh_sx *x, const char *method,
 		admin_metrics(p, x);
 	else if (path_is(target, "/snapshot"))
 		admin_snapshot(p, x);
+	else if (!post && path_is(target, "/versions"))
+		admin_versions(p, target, x);
+	else if (!post && path_is(target, "/weights"))
+		admin_weights_get(p, x);
 	else if (post && path_is(target, "/start"))
 		admin_start(p, target, x);
 	else if (post && path_is(target, "/faults"))
@@ -370,8 +515,8 @@ static void admin_route(live_proc *p, lh_sx *x, const char *method,
 		event_base_loopexit(p->base, NULL);
 	} else {
 		reply_text(x, 404,
-			   "admin: GET /ready /metrics /snapshot; POST /start?t0= "
-			   "/faults?id=&on= /weights /quit\n");
+			   "admin: GET /ready /metrics /snapshot /versions?from= "
+			   "/weights; POST /start?t0= /faults?id=&on= /weights /quit\n");
 	}
 }
 
@@ -578,6 +723,7 @@ void live_proc_start(live_proc *p, uint64_t t0)
 			     .tv_usec = (suseconds_t)(wait % 1000000000ull / 1000)};
 	if (!p->start_ev)
 		p->start_ev = evtimer_new(p->base, start_agents, p);
+	event_base_update_cache_time(p->base);
 	if (p->start_ev)
 		evtimer_add(p->start_ev, &tv);
 }

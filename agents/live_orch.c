@@ -4,10 +4,11 @@
  * live_orch.h for the contract and how teardown is guaranteed).
  *
  * Everything runs on one libevent loop, one thread: readiness polls, the
- * fault schedule, restarts of crashed apps, signals (SIGINT, SIGTERM,
- * SIGHUP, SIGCHLD) and the admin calls, each bounded by a timeout so that a
- * stopped or wedged process cannot hang the run. The loop is driven by a
- * small state machine (enum phase).
+ * fault schedule, a canary rollout's analyses and weight changes,
+ * restarts of crashed apps, signals (SIGINT, SIGTERM, SIGHUP, SIGCHLD) and
+ * the admin calls, each bounded by a timeout so that a stopped or wedged
+ * process cannot hang the run. The loop is driven by a small state machine
+ * (enum phase).
  */
 #define _GNU_SOURCE /* prctl, close_range through syscall */
 #include "live_orch.h"
@@ -38,6 +39,7 @@
 #include "live.h"
 #include "live_http.h"
 #include "rec_json.h"
+#include "rollout_host.h"
 
 #define MS ((uint64_t)1000000)
 #define SEC ((uint64_t)1000000000)
@@ -133,6 +135,29 @@ typedef struct ofault {
 	uint32_t acks, failures;
 } ofault;
 
+/* One analysis of the rollout: the per-version series gathered from the
+ * sidecars (GET /versions) for the controller. Times after t0. */
+typedef struct omeasure {
+	int64_t t_ns;        /* when the gathering began (its timer fired, at
+			      * or just after the time the controller asked
+			      * for): the controller's `now` */
+	int64_t from_ns;     /* the earliest time it reads */
+	int64_t done_ns;     /* every answer in and merged; -1: never */
+	uint32_t answers, failures;
+	uint64_t bytes;      /* of the answers' bodies */
+} omeasure;
+
+/* One change of the rollout's routes, sent to every sidecar (POST
+ * /weights), as faults are. */
+typedef struct ochange {
+	int64_t t_ns;        /* the controller's decision time */
+	int64_t sent_ns;
+	int64_t acked_ns;    /* the last sidecar's answer; -1: none */
+	uint32_t targets, acks, failures;
+	double canary;       /* the canary's weight in the default rule */
+	json_t *rules;       /* what was sent */
+} ochange;
+
 struct orch {
 	const model *m;
 	const live_orch_opts *opt;
@@ -165,6 +190,19 @@ struct orch {
 	uint8_t *on;           /* [nfaults] desired state */
 	ofault *fs;            /* [nfaults] */
 	json_t *problems;
+	/* The rollout (NULL without one): the controller with the host logic
+	 * it shares with the simulator (rollout_host.h). */
+	rollout_host *ro;
+	struct event *ro_timer;
+	uint64_t ro_due;       /* monotonic ns the next analysis is due */
+	rec *ro_rec;           /* the analysis under way: merged series */
+	int ro_begun;          /* rollout_host_begin was called */
+	int ro_routed;         /* the controller changed the routes */
+	uint32_t ro_pending;   /* GET /versions out */
+	omeasure *meas;
+	uint32_t nmeas, cap_meas;
+	ochange *chg;
+	uint32_t nchg, cap_chg;
 	int progress;          /* show a progress line */
 	int progress_shown;
 	uint64_t last_progress;
@@ -536,11 +574,12 @@ static void call_finish(ocall *c, int status)
 	free(c);
 }
 
-/* Call `method target` on p's admin port; `done` gets the outcome (always,
- * exactly once, possibly before this returns when p cannot be called).
- * POST bodies are empty: the admin API takes its arguments in the query. */
-static void call(oproc *p, const char *method, const char *target,
-		 uint64_t timeout, ocall_fn done, uint32_t a, uint32_t b)
+/* Call `method target` on p's admin port, with body[len] (JSON; none when
+ * len is 0); `done` gets the outcome (always, exactly once, possibly
+ * before this returns when p cannot be called). */
+static void call_body(oproc *p, const char *method, const char *target,
+		      const char *body, size_t len, uint64_t timeout,
+		      ocall_fn done, uint32_t a, uint32_t b)
 {
 	orch *o = p->o;
 	ocall *c = calloc(1, sizeof *c);
@@ -576,10 +615,11 @@ static void call(oproc *p, const char *method, const char *target,
 	snprintf(h.method, sizeof h.method, "%s", method);
 	h.major = 1;
 	h.minor = 1;
-	h.content_length = 0;
+	h.content_length = (int64_t)len;
 	char host[32];
 	snprintf(host, sizeof host, "%s:%u", p->ip, p->admin);
-	if (lh_head_set_target(&h, target) < 0 || lh_head_add(&h, "Host", host) < 0) {
+	if (lh_head_set_target(&h, target) < 0 || lh_head_add(&h, "Host", host) < 0 ||
+	    (len && lh_head_add(&h, "Content-Type", "application/json") < 0)) {
 		lh_head_clear(&h);
 		call_finish(c, -1);
 		return;
@@ -588,8 +628,23 @@ static void call(oproc *p, const char *method, const char *target,
 	 * (in_request) and run after it. */
 	c->in_request = 1;
 	c->cx = lh_request(p->pool, &h, &call_cbs, c);
-	if (c->cx && !c->early)
-		lh_cx_body_end(c->cx); /* no body */
+	if (c->cx && !c->early) {
+		if (!len) {
+			lh_cx_body_end(c->cx); /* no body */
+		} else {
+			/* The body ends by itself at its Content-Length. */
+			struct evbuffer *eb = evbuffer_new();
+			if (!eb || evbuffer_add(eb, body, len) < 0 || lh_cx_body(c->cx, eb) < 0) {
+				if (!c->early) {
+					c->early = 1;
+					c->early_status = -1;
+					lh_cx_cancel(c->cx);
+				}
+			}
+			if (eb)
+				evbuffer_free(eb);
+		}
+	}
 	c->in_request = 0;
 	lh_head_clear(&h);
 	if (c->early) {
@@ -599,6 +654,12 @@ static void call(oproc *p, const char *method, const char *target,
 	}
 	if (!c->cx)
 		call_finish(c, -1);
+}
+
+static void call(oproc *p, const char *method, const char *target,
+		 uint64_t timeout, ocall_fn done, uint32_t a, uint32_t b)
+{
+	call_body(p, method, target, NULL, 0, timeout, done, a, b);
 }
 
 /* End every call out to p (each gets -1 when `notify`), and close its
@@ -794,6 +855,7 @@ static void send_start(oproc *p, ocall_fn done)
 }
 
 static void arm_sched(orch *o);
+static void ro_arm(orch *o, mesh_time at);
 
 /* Every process answered /ready: give them t0 and go. */
 static void start_all(orch *o)
@@ -808,6 +870,8 @@ static void start_all(orch *o)
 	for (uint32_t i = 0; i < o->nprocs; i++)
 		send_start(&o->procs[i], on_started);
 	arm_sched(o);
+	if (o->ro)
+		ro_arm(o, o->m->rollout->start);
 }
 
 /* ---- faults ---- */
@@ -964,6 +1028,242 @@ static void arm_sched(orch *o)
 	struct timeval tv = {.tv_sec = (time_t)(d / SEC),
 			     .tv_usec = (suseconds_t)((d % SEC + 999) / 1000)};
 	evtimer_add(o->sched, &tv);
+}
+
+/* ---- the rollout ----
+ *
+ * The same controller as the simulator's, with the same host logic
+ * (rollout_host.h), on real time since t0. At each time the controller
+ * asks for, the orchestrator gathers the per-version series of the
+ * rollout's service from every sidecar (GET /versions: the callers'
+ * sidecars record every call they route to a version; the others answer
+ * empty series) from the earliest time the analysis reads, merges them
+ * into a fresh recorder, and runs the controller on it with `now` the time
+ * the gathering began: every call that ended before it is in some
+ * sidecar's answer. When the controller changes the routes, the new rules
+ * go to every sidecar (POST /weights), and the times they were sent and
+ * acknowledged are kept for the report, as for faults. */
+
+static void ro_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Run the next analysis at `at` (after t0), if the run is still going. */
+static void ro_arm(orch *o, mesh_time at)
+{
+	uint64_t when = o->t0 + at;
+	if (when >= o->end)
+		return;
+	o->ro_due = when;
+	uint64_t now = mono_ns();
+	uint64_t d = when > now ? when - now : 0;
+	struct timeval tv = {.tv_sec = (time_t)(d / SEC),
+			     .tv_usec = (suseconds_t)((d % SEC + 999) / 1000)};
+	evtimer_add(o->ro_timer, &tv);
+}
+
+static void *grow_array(void *a, uint32_t *cap, uint32_t n, size_t size)
+{
+	if (n < *cap)
+		return a;
+	uint32_t c = *cap ? 2 * *cap : 16;
+	void *b = realloc(a, (size_t)c * size);
+	if (b)
+		*cap = c;
+	return b;
+}
+
+static void on_weights_ack(ocall *c, int status, const char *body, size_t len)
+{
+	(void)body;
+	(void)len;
+	orch *o = c->o;
+	ochange *ch = &o->chg[c->a];
+	if (status == 200) {
+		ch->acks++;
+		int64_t t = (int64_t)(mono_ns() - o->t0);
+		if (t > ch->acked_ns)
+			ch->acked_ns = t;
+		return;
+	}
+	ch->failures++;
+	if (o->phase == PH_RUN)
+		problem(o, "%s (sidecar) did not take the rollout's weights: %s",
+			c->p->name, status < 0 ? "no answer" : "an error status");
+}
+
+/* The rollout's rules as POST /weights wants them. */
+static json_t *rules_json(const orch *o, double *canary)
+{
+	const model_rollout *ro = o->m->rollout;
+	const model_service *s = &o->m->services[ro->service];
+	uint32_t n;
+	const model_rule *rules = rollout_host_rules(o->ro, &n);
+	json_t *a = json_array();
+	for (uint32_t i = 0; a && i < n; i++) {
+		json_t *w = json_object();
+		for (uint32_t k = 0; w && k < rules[i].nsplits; k++)
+			json_object_set_new(w, s->versions[rules[i].splits[k].version].name,
+					    json_real(rules[i].splits[k].weight));
+		json_array_append_new(a, json_pack("{s:I, s:o, s:f}", "rule", (json_int_t)i,
+						   "weights", w, "mirror",
+						   rules[i].mirror_percent));
+	}
+	*canary = rules[ro->rule_default].splits[1].weight;
+	return a;
+}
+
+/* Send the rules as they are now to every sidecar. */
+static void send_weights(orch *o, mesh_time now)
+{
+	ochange *c = grow_array(o->chg, &o->cap_chg, o->nchg, sizeof *c);
+	if (!c) {
+		problem(o, "out of memory sending the rollout's weights");
+		return;
+	}
+	o->chg = c;
+	c += o->nchg;
+	memset(c, 0, sizeof *c);
+	c->t_ns = (int64_t)now;
+	c->acked_ns = -1;
+	c->rules = rules_json(o, &c->canary);
+	json_t *body = json_pack("{s:s, s:O}", "service",
+				 o->m->services[o->m->rollout->service].name, "rules",
+				 c->rules);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!c->rules || !text) {
+		json_decref(c->rules);
+		free(text);
+		problem(o, "out of memory sending the rollout's weights");
+		return;
+	}
+	uint32_t idx = o->nchg++;
+	c->sent_ns = (int64_t)(mono_ns() - o->t0);
+	for (uint32_t i = 0; i < o->nprocs; i++) {
+		oproc *p = &o->procs[i];
+		if (p->kind != LIVE_SIDECAR || !reachable(p) || !p->started)
+			continue;
+		o->chg[idx].targets++;
+		call_body(p, "POST", "/weights", text, strlen(text), CALL_TIMEOUT,
+			  on_weights_ack, idx, 0);
+	}
+	free(text);
+}
+
+static void on_routed(void *arg)
+{
+	((orch *)arg)->ro_routed = 1;
+}
+
+/* Every sidecar answered (or failed): run the controller on what came. */
+static void ro_analyse(orch *o)
+{
+	omeasure *ms = &o->meas[o->nmeas - 1];
+	mesh_time now = (mesh_time)ms->t_ns;
+	ms->done_ns = (int64_t)(mono_ns() - o->t0);
+	rollout_host_set_rec(o->ro, o->ro_rec);
+	o->ro_routed = 0;
+	mesh_time next = o->ro_begun ? rollout_host_tick(o->ro, now)
+				     : rollout_host_begin(o->ro, now);
+	o->ro_begun = 1;
+	rollout_host_set_rec(o->ro, NULL);
+	rec_free(o->ro_rec);
+	o->ro_rec = NULL;
+	if (o->ro_routed)
+		send_weights(o, now);
+	if (rollout_host_decided(o->ro)) {
+		const rollout_log *l = rollout_host_log(o->ro);
+		say(o, "rollout %s at %.3fs: %s", ro_verdict_name(l->verdict),
+		    (double)l->decided_at / 1e9, l->reason);
+		return;
+	}
+	if (next != MESH_NEVER)
+		ro_arm(o, next > now ? next : now);
+}
+
+static void on_versions(ocall *c, int status, const char *body, size_t len)
+{
+	orch *o = c->o;
+	oproc *p = c->p;
+	if (o->phase != PH_RUN || !o->ro_rec || c->a + 1 != o->nmeas)
+		return; /* the run ended meanwhile */
+	omeasure *ms = &o->meas[c->a];
+	char err[512] = "";
+	if (status == 200) {
+		json_error_t je;
+		json_t *j = json_loadb(body, len, 0, &je);
+		json_t *v = j ? json_object_get(j, "versions") : NULL;
+		if (!v)
+			snprintf(err, sizeof err, "/versions is not per-version series: %s",
+				 j ? "no \"versions\" member" : je.text);
+		else if (rec_merge_versions_json(o->ro_rec, v, err, sizeof err) == 0)
+			err[0] = '\0';
+		json_decref(j);
+		ms->bytes += len;
+	} else {
+		snprintf(err, sizeof err, "no /versions (%s)",
+			 status < 0 ? "no answer" : "an error status");
+	}
+	if (err[0]) {
+		ms->failures++;
+		problem(o, "%s (sidecar): the rollout's analysis at %.3fs misses its "
+			   "calls: %s", p->name, (double)ms->t_ns / 1e9, err);
+	} else {
+		ms->answers++;
+	}
+	if (--o->ro_pending == 0)
+		ro_analyse(o);
+}
+
+static void ro_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	orch *o = arg;
+	if (o->phase != PH_RUN)
+		return;
+	/* libevent counts a timer from the loop's cached time, which may be
+	 * behind when it was armed: never measure before the time is due, or
+	 * the window would end a step early. */
+	uint64_t mono = mono_ns();
+	if (mono < o->ro_due) {
+		uint64_t d = o->ro_due - mono;
+		struct timeval tv = {.tv_sec = (time_t)(d / SEC),
+				     .tv_usec = (suseconds_t)((d % SEC + 999) / 1000)};
+		evtimer_add(o->ro_timer, &tv);
+		return;
+	}
+	mesh_time now = (mesh_time)(mono - o->t0);
+	omeasure *ms = grow_array(o->meas, &o->cap_meas, o->nmeas, sizeof *ms);
+	rec *r = rec_new(o->m);
+	if (!ms || !r) {
+		rec_free(r);
+		problem(o, "out of memory: the rollout's analysis at %.3fs did not run",
+			(double)now / 1e9);
+		return;
+	}
+	rec_keep_seconds(r);
+	o->meas = ms;
+	ms += o->nmeas;
+	memset(ms, 0, sizeof *ms);
+	ms->t_ns = (int64_t)now;
+	ms->from_ns = (int64_t)rollout_host_lookback(o->ro, now);
+	ms->done_ns = -1;
+	uint32_t idx = o->nmeas++;
+	o->ro_rec = r;
+	char target[64];
+	snprintf(target, sizeof target, "/versions?from=%" PRId64, ms->from_ns);
+	o->ro_pending = 1; /* held until every call is out */
+	for (uint32_t i = 0; i < o->nprocs; i++) {
+		oproc *p = &o->procs[i];
+		if (p->kind != LIVE_SIDECAR || !reachable(p) || !p->started)
+			continue;
+		o->ro_pending++;
+		call(p, "GET", target, CALL_TIMEOUT, on_versions, idx, 0);
+		if (o->phase != PH_RUN)
+			return;
+	}
+	if (--o->ro_pending == 0)
+		ro_analyse(o);
 }
 
 /* ---- the end ---- */
@@ -1367,6 +1667,28 @@ static json_t *live_section(orch *o, const rec *r)
 		json_array_append_new(fl, x);
 	}
 	json_object_set_new(live, "faults", fl);
+	if (o->ro) {
+		json_t *ro = json_object(), *ma = json_array(), *ca = json_array();
+		for (uint32_t i = 0; i < o->nmeas; i++) {
+			const omeasure *x = &o->meas[i];
+			json_array_append_new(ma, json_pack("{s:o, s:o, s:o, s:I, s:I, s:I}",
+				"t_s", jsecs(x->t_ns), "from_s", jsecs(x->from_ns),
+				"gathered_s", jsecs(x->done_ns), "sidecars", (json_int_t)x->answers,
+				"failures", (json_int_t)x->failures, "bytes", (json_int_t)x->bytes));
+		}
+		for (uint32_t i = 0; i < o->nchg; i++) {
+			const ochange *x = &o->chg[i];
+			json_array_append_new(ca, json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:O}",
+				"t_s", jsecs(x->t_ns), "canary_weight",
+				json_real(round(x->canary * 1e6) / 1e6), "sent_s", jsecs(x->sent_ns),
+				"acked_s", jsecs(x->acked_ns), "sidecars", (json_int_t)x->targets,
+				"acks", (json_int_t)x->acks, "failures", (json_int_t)x->failures,
+				"rules", x->rules));
+		}
+		json_object_set_new(ro, "analyses", ma);
+		json_object_set_new(ro, "weight_changes", ca);
+		json_object_set_new(live, "rollout", ro);
+	}
 	json_object_set(live, "problems", o->problems);
 	return live;
 }
@@ -1661,6 +1983,14 @@ static void free_orch(orch *o)
 	free(o->on);
 	free(o->fs);
 	json_decref(o->problems);
+	if (o->ro_timer)
+		event_free(o->ro_timer);
+	rollout_host_free(o->ro);
+	rec_free(o->ro_rec);
+	for (uint32_t i = 0; i < o->nchg; i++)
+		json_decref(o->chg[i].rules);
+	free(o->chg);
+	free(o->meas);
 }
 
 /* The last line of defence inside the orchestrator: SIGKILL the group and
@@ -1744,6 +2074,15 @@ int live_orch_run(const model *m, const live_orch_opts *opt, rec *r, json_t **li
 	}
 	o->tick = event_new(o->base, -1, EV_PERSIST, tick_cb, o);
 	o->sched = evtimer_new(o->base, sched_cb, o);
+	if (m->rollout) {
+		/* The controller logs into the run's recorder, whose report
+		 * shows it as the simulator's does. */
+		o->ro = rollout_host_new(m, NULL, r->ro_log);
+		o->ro_timer = evtimer_new(o->base, ro_timer_cb, o);
+		if (!o->ro || !o->ro_timer)
+			goto oom;
+		rollout_host_on_routed(o->ro, on_routed, o);
+	}
 	struct timeval tk = {0, TICK_MS * 1000};
 	if (!o->tick || !o->sched || event_add(o->tick, &tk) < 0)
 		goto oom;
@@ -1781,6 +2120,9 @@ int live_orch_run(const model *m, const live_orch_opts *opt, rec *r, json_t **li
 		rc = 3;
 		goto out;
 	}
+	/* The blast radius over the whole run, from every sidecar's calls. */
+	if (o->ro)
+		rollout_host_finish(o->ro, r);
 	*live = live_section(o, r);
 	rc = json_array_size(o->problems) ? LIVE_ORCH_BROKEN : LIVE_ORCH_OK;
 	goto out;

@@ -8,10 +8,13 @@
  * gives them a common time origin t0 (POST /start), switches the
  * scenario's faults on their schedule (POST /faults to every process; and
  * itself kills and restarts apps for "crash", stops and continues them for
- * "pause"), and at t0 + duration + drain collects every process's recorder
- * (GET /snapshot) into one, and its Prometheus metrics (GET /metrics).
- * Then it tears everything down. See live.h for the addresses, ports and
- * the admin API.
+ * "pause"), runs a canary rollout's controller if the scenario has one
+ * (reading the sidecars' per-version series, GET /versions, at each
+ * analysis, and sending its weight changes to every sidecar, POST
+ * /weights), and at t0 + duration + drain collects every process's
+ * recorder (GET /snapshot) into one, and its Prometheus metrics (GET
+ * /metrics). Then it tears everything down. See live.h for the addresses,
+ * ports and the admin API.
  *
  * Teardown is guaranteed in layers, so that no process and no listening
  * socket outlives a run:
@@ -59,7 +62,8 @@ enum { LIVE_ORCH_OK = 0, LIVE_ORCH_BROKEN = -1 };
 
 /* Run model m (borrowed) live. r must be a fresh recorder of m (rec_new):
  * every process's records are merged into it, and the crashes the
- * orchestrator caused are counted in it. On LIVE_ORCH_OK or
+ * orchestrator caused are counted in it; with a rollout, its controller
+ * logs into r->ro_log, as the simulator's does. On LIVE_ORCH_OK or
  * LIVE_ORCH_BROKEN, *live is set to the report's "live" section (a new
  * reference; the caller decrefs). Errors are said on stderr. Returns as
  * above. No child process is left on return, whatever happened. */

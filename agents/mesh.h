@@ -46,6 +46,11 @@ enum mesh_flag {
 	MESH_RF_UH = 1 << 5,   /* no healthy upstream */
 	MESH_RF_FI = 1 << 6,   /* fault injected: abort */
 	MESH_RF_DI = 1 << 7,   /* fault injected: delay */
+	/* Denied by the callee's authorization policy (agents/authz.h).
+	 * Envoy's RBAC filter answers 403 "RBAC: access denied" and sets no
+	 * standard flag; this local one lets the caller tell the denial
+	 * from an app's own 403. Written "RBAC" in x-meshsim-flags. */
+	MESH_RF_RBAC = 1 << 8,
 };
 
 typedef struct mesh_msg {
@@ -58,6 +63,13 @@ typedef struct mesh_msg {
 	uint32_t flags;     /* enum mesh_flag bits of a response */
 	uint32_t user;      /* a user id for ring hashing: (header name index
 			     * + 1) << 24 | id; 0: none (see client.c) */
+	uint32_t src;       /* a request's calling workload, its identity
+			     * for authorization: 1 + a service index, or
+			     * 1 + nservices + a load client's index (see
+			     * model_peer); 0: unknown, a plaintext peer
+			     * with no identity. The caller's sidecar sets
+			     * it (as it presents its certificate); a live
+			     * host fills it from x-meshsim-source. */
 	uint64_t headers;   /* bit i: carries model header pair i */
 	uint64_t tag;       /* requester's correlation tag, echoed in the reply */
 	uint64_t size;      /* body bytes */
@@ -84,6 +96,8 @@ enum mesh_outcome {
 			     * breaker overflowed. (A retry the budget
 			     * refuses is not an outcome: as in Envoy, the
 			     * request ends with its last try's answer.) */
+	MESH_DENIED,        /* refused by the callee's authorization policy:
+			     * 403 with MESH_RF_RBAC */
 	MESH_OUTCOME_COUNT
 };
 
@@ -94,6 +108,8 @@ static inline enum mesh_outcome mesh_classify(const mesh_msg *r)
 {
 	if (r->status >= 200 && r->status < 300)
 		return MESH_OK;
+	if (r->flags & MESH_RF_RBAC)
+		return MESH_DENIED;
 	if (r->flags & MESH_RF_UO)
 		return MESH_REJECTED;
 	if (r->flags & MESH_RF_UT)

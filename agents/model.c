@@ -14,6 +14,7 @@ const char *mesh_outcome_name(enum mesh_outcome o)
 	case MESH_RESET: return "reset";
 	case MESH_CONNECT_FAIL: return "connect_failure";
 	case MESH_REJECTED: return "rejected";
+	case MESH_DENIED: return "denied";
 	case MESH_OUTCOME_COUNT: break;
 	}
 	return "?";
@@ -60,6 +61,10 @@ void model_free(model *m)
 		}
 		free(s->versions);
 		policy_free(&s->policy);
+		free(s->ns);
+		free(s->service_account);
+		free(s->principal);
+		authz_set_clear(&s->authz);
 	}
 	free(m->services);
 	for (uint32_t i = 0; i < m->nroutes; i++)
@@ -68,6 +73,8 @@ void model_free(model *m)
 	for (uint32_t i = 0; i < m->nclients; i++) {
 		free(m->clients[i].name);
 		free(m->clients[i].phases);
+		free(m->clients[i].principal);
+		free(m->clients[i].ns);
 	}
 	free(m->clients);
 	for (uint32_t i = 0; i < m->nobjectives; i++)
@@ -88,10 +95,29 @@ void model_free(model *m)
 	}
 	free(m->faults);
 	model_rollout_free(m->rollout);
+	for (uint32_t i = 0; i < m->nauthz; i++)
+		authz_policy_clear(&m->authz[i]);
+	free(m->authz);
 	free(m->defaults);
 	free(m->name);
 	free(m->file);
 	free(m);
+}
+
+uint32_t model_peer_of(const model *m, const char *source)
+{
+	if (!source)
+		return 0;
+	if (strncmp(source, "client/", 7) == 0) {
+		for (uint32_t c = 0; c < m->nclients; c++)
+			if (strcmp(m->clients[c].name, source + 7) == 0)
+				return 1 + m->nservices + c;
+		return 0;
+	}
+	for (uint32_t s = 0; s < m->nservices; s++)
+		if (strcmp(m->services[s].name, source) == 0)
+			return 1 + s;
+	return 0;
 }
 
 int model_fault_targets(const model *m, const model_fault *f, uint32_t svc,
@@ -239,6 +265,7 @@ const char *model_metric_name(enum model_metric k)
 	case METRIC_ROLLOUT_VERDICT: return "verdict";
 	case METRIC_DECIDED_WITHIN: return "decided_within";
 	case METRIC_BLAST_RADIUS: return "blast_radius";
+	case METRIC_DENIED: return "denied";
 	}
 	return "?";
 }

@@ -9,6 +9,7 @@
 #ifndef MODEL_H
 #define MODEL_H
 
+#include "authz.h"
 #include "dist.h"
 #include "mesh.h"
 
@@ -184,6 +185,13 @@ typedef struct model_service {
 	uint32_t replicas;      /* all versions together */
 	dist sidecar_latency;   /* this service's sidecars' processing time */
 	model_policy policy;    /* how callers' sidecars treat calls to it */
+	/* Its workload identity (Kubernetes namespace and service account),
+	 * and the principal Istio derives from them:
+	 * "cluster.local/ns/<namespace>/sa/<service_account>". */
+	char *ns;               /* "default" unless given */
+	char *service_account;  /* the service's name unless given */
+	char *principal;
+	authz_set authz;        /* the authorization policies selecting it */
 } model_service;
 
 typedef struct model_route {
@@ -220,6 +228,11 @@ typedef struct model_client {
 	mesh_time timeout;         /* MESH_NEVER when none */
 	uint64_t request_size;
 	dist sidecar_latency;      /* the client's own sidecar */
+	/* Its identity as a caller: a principal like
+	 * "cluster.local/ns/<ns>/sa/<sa>" and the namespace it names; both
+	 * NULL (the default) for a plaintext client without one. */
+	char *principal;
+	char *ns;
 } model_client;
 
 /* ---- faults ---- */
@@ -295,6 +308,7 @@ enum model_metric {
 	METRIC_ROLLOUT_VERDICT,     /* enum ro_verdict of the rollout */
 	METRIC_DECIDED_WITHIN,      /* ns from the rollout's start to its decision */
 	METRIC_BLAST_RADIUS,        /* requests the canary harmed until the decision */
+	METRIC_DENIED,              /* requests denied by authorization (403) */
 };
 enum model_op { OP_GE = 1, OP_GT, OP_LE, OP_LT, OP_EQ };
 enum model_scope { SCOPE_OVERALL = 1, SCOPE_SERVICE, SCOPE_CLIENT,
@@ -333,7 +347,33 @@ typedef struct model {
 	model_objective *objectives;
 	uint32_t nobjectives;
 	struct model_rollout *rollout; /* a canary rollout (rollout.h), or NULL */
+	authz_policy *authz;       /* authorization policies, in file order */
+	uint32_t nauthz;
 } model;
+
+/* Istio's trust domain, the start of every principal meshsim makes. */
+#define MODEL_TRUST_DOMAIN "cluster.local"
+
+/* The identity of calling workload `src` (a mesh_msg's src: 0 none,
+ * 1 + a service index, 1 + nservices + a client index), for
+ * authorization: both NULL for none or a client without a principal. */
+static inline authz_peer model_peer(const model *m, uint32_t src)
+{
+	authz_peer p = {NULL, NULL};
+	if (src && src - 1 < m->nservices) {
+		p.principal = m->services[src - 1].principal;
+		p.ns = m->services[src - 1].ns;
+	} else if (src && src - 1 - m->nservices < m->nclients) {
+		p.principal = m->clients[src - 1 - m->nservices].principal;
+		p.ns = m->clients[src - 1 - m->nservices].ns;
+	}
+	return p;
+}
+
+/* The mesh_msg src of the workload x-meshsim-source names: a service's
+ * name, or "client/<name>" for a load client; 0 (no identity) for
+ * anything else or NULL. */
+uint32_t model_peer_of(const model *m, const char *source);
 
 /* The version that instance `inst` (index within its service) belongs to. */
 static inline uint32_t model_version_of(const model_service *s, uint32_t inst)

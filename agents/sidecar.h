@@ -13,9 +13,12 @@
  * the caller's view, as Envoy's upstream stats and Istio's source-reported
  * metrics are.
  *
- * Inbound (a remote sidecar calls its app) it hands requests to the app,
- * applies faults aimed at this very instance or version, and answers for
- * the app when the app has crashed.
+ * Inbound (a remote sidecar calls its app) it first enforces the
+ * authorization policies that select its service, as Istio's RBAC filter
+ * in the server-side Envoy does (a denied request is answered 403 at once
+ * and never reaches the app), then hands requests to the app, applies
+ * faults aimed at this very instance or version, and answers for the app
+ * when the app has crashed.
  *
  * Each pass through the sidecar, request or response, costs a processing
  * time drawn from its latency distribution.
@@ -85,6 +88,10 @@ typedef struct sidecar {
 	sc_cluster *clusters;    /* per destination service */
 	uint32_t nservices;
 	int app_down;            /* the local app has crashed */
+	/* The authorization policies selecting this instance's service
+	 * (authz.h), or NULL when none does: then every request is allowed
+	 * at the cost of one branch. */
+	const authz_set *authz;
 	rng rng;
 	pool out;                /* outbound requests */
 	pool tries;              /* outbound tries in flight */

@@ -91,10 +91,8 @@ static void row_summarise(rec_row *row, const hist *h)
  * twice, should ends ever come out of order): keep the whole of it in
  * sparse form, and summarise its row from the whole. h ends up holding the
  * whole second. */
-static void second_absorb(rec_series *s, uint32_t t, hist *h)
+static void keep_sparse(rec_second *k, hist *h)
 {
-	rec_row *row = series_row(s, t);
-	rec_second *k = &s->secs[t];
 	second_into(k, h);
 	uint32_t n = 0;
 	for (uint32_t i = h->lo; i <= h->hi; i++)
@@ -108,6 +106,12 @@ static void second_absorb(rec_series *s, uint32_t t, hist *h)
 			b[n++] = (rec_bucket){.i = i, .n = h->b[i]};
 	*k = (rec_second){.count = h->count, .min = h->min, .max = h->max,
 			  .sum = h->sum, .b = b, .n = n};
+}
+
+static void second_absorb(rec_series *s, uint32_t t, hist *h)
+{
+	rec_row *row = series_row(s, t);
+	keep_sparse(&s->secs[t], h);
 	row_summarise(row, h);
 }
 
@@ -188,6 +192,12 @@ rec *rec_new(const model *m)
 	r->edge_ok = calloc(ne, sizeof *r->edge_ok);
 	if (!r->edge_calls || !r->edge_ok)
 		goto fail;
+	r->authz_policy = calloc(m->nauthz ? m->nauthz : 1, sizeof *r->authz_policy);
+	r->authz_service = calloc((size_t)(m->nservices ? m->nservices : 1) *
+					  AUTHZ_VERDICT_COUNT,
+				  sizeof *r->authz_service);
+	if (!r->authz_policy || !r->authz_service)
+		goto fail;
 	if (!r->clients || !r->client_series || !r->services || !r->routes ||
 	    !r->fault_hits || !r->ejections)
 		goto fail;
@@ -218,7 +228,7 @@ rec *rec_new(const model *m)
 		if (!r->vs || !r->ro_log)
 			goto fail;
 		for (uint32_t v = 0; v < s->nversions; v++)
-			hist_init(&r->vs[v].h);
+			rec_vseries_init(&r->vs[v], 0);
 		rollout_log_init(r->ro_log, ro);
 		r->vs_nversions = s->nversions;
 		r->vs_service = ro->service;
@@ -251,16 +261,20 @@ void rec_free(rec *r)
 	free(r->fault_hits);
 	free(r->edge_calls);
 	free(r->edge_ok);
+	free(r->authz_policy);
+	free(r->authz_service);
 	free(r->ejections);
 	if (r->vs)
 		for (uint32_t v = 0; v < r->vs_nversions; v++)
-			free(r->vs[v].rows);
+			rec_vseries_destroy(&r->vs[v]);
 	free(r->vs);
 	if (r->ro_log)
 		rollout_log_clear(r->ro_log);
 	free(r->ro_log);
 	free(r);
 }
+
+static void vseries_keep(rec_vseries *v);
 
 void rec_keep_seconds(rec *r)
 {
@@ -269,6 +283,8 @@ void rec_keep_seconds(rec *r)
 		series_keep(&r->client_series[i]);
 	for (uint32_t i = 0; i < r->m->nservices; i++)
 		series_keep(&r->services[i].series);
+	for (uint32_t v = 0; v < r->vs_nversions; v++)
+		vseries_keep(&r->vs[v]);
 }
 
 void rec_client_issued(rec *r, uint32_t client, mesh_time t)
@@ -452,6 +468,14 @@ static rec_vrow *vrow(rec_vseries *v, uint32_t k)
 			abort(); /* as series_row: a missing step would lie */
 		memset(rows + v->cap, 0, (cap - v->cap) * sizeof *rows);
 		v->rows = rows;
+		if (v->keep) {
+			rec_second *steps = realloc(v->steps, cap * sizeof *steps);
+			if (!steps)
+				abort();
+			for (uint32_t i = v->cap; i < cap; i++)
+				steps[i] = (rec_second){.min = UINT64_MAX};
+			v->steps = steps;
+		}
 		v->cap = cap;
 	}
 	if (v->nrows < k + 1)
@@ -459,14 +483,86 @@ static rec_vrow *vrow(rec_vseries *v, uint32_t k)
 	return &v->rows[k];
 }
 
+static void vrow_summarise(rec_vrow *row, const hist *h)
+{
+	row->p50 = hist_quantile(h, 0.50);
+	row->p99 = hist_quantile(h, 0.99);
+}
+
+/* Step k is h plus what was kept of it: keep the whole, and summarise the
+ * row from it (as second_absorb). h ends up holding the whole step. */
+static void vstep_absorb(rec_vseries *v, uint32_t k, hist *h)
+{
+	rec_vrow *row = vrow(v, k);
+	keep_sparse(&v->steps[k], h);
+	vrow_summarise(row, h);
+}
+
 static void vflush(rec_vseries *v)
 {
 	if (!v->h.count)
 		return;
-	rec_vrow *row = vrow(v, v->cur);
-	row->p50 = hist_quantile(&v->h, 0.50);
-	row->p99 = hist_quantile(&v->h, 0.99);
+	if (v->keep)
+		vstep_absorb(v, v->cur, &v->h);
+	else
+		vrow_summarise(vrow(v, v->cur), &v->h);
 	hist_reset(&v->h);
+}
+
+static void vseries_keep(rec_vseries *v)
+{
+	if (v->keep)
+		return;
+	v->keep = 1;
+	if (!v->cap)
+		return;
+	v->steps = malloc(v->cap * sizeof *v->steps);
+	if (!v->steps)
+		abort();
+	for (uint32_t i = 0; i < v->cap; i++)
+		v->steps[i] = (rec_second){.min = UINT64_MAX};
+}
+
+void rec_vseries_init(rec_vseries *v, int keep)
+{
+	memset(v, 0, sizeof *v);
+	hist_init(&v->h);
+	if (keep)
+		vseries_keep(v);
+}
+
+void rec_vseries_destroy(rec_vseries *v)
+{
+	if (v->steps)
+		for (uint32_t i = 0; i < v->cap; i++)
+			free(v->steps[i].b);
+	free(v->steps);
+	free(v->rows);
+	v->steps = NULL;
+	v->rows = NULL;
+	v->nrows = v->cap = 0;
+}
+
+rec_vrow *rec_vseries_row(rec_vseries *v, uint32_t k)
+{
+	return vrow(v, k);
+}
+
+void rec_vseries_step(const rec_vseries *v, uint32_t k, hist *h)
+{
+	assert(v->keep);
+	if (k < v->nrows)
+		second_into(&v->steps[k], h);
+	if (k == v->cur && v->h.count)
+		hist_merge(h, &v->h);
+}
+
+void rec_vseries_add_step(rec_vseries *v, uint32_t k, hist *h)
+{
+	assert(v->keep);
+	if (!h->count)
+		return;
+	vstep_absorb(v, k, h);
 }
 
 void rec_version_flush(rec *r, mesh_time now)
@@ -520,6 +616,13 @@ void rec_version_done_(rec *r, uint32_t version, mesh_time start,
 void rec_fault_hit(rec *r, uint32_t fault)
 {
 	r->fault_hits[fault]++;
+}
+
+void rec_authz(rec *r, uint32_t service, enum authz_verdict v, uint32_t by)
+{
+	r->authz_service[(size_t)service * AUTHZ_VERDICT_COUNT + v]++;
+	if (by < r->m->nauthz)
+		r->authz_policy[by]++;
 }
 
 double rec_amplification(const rec_stats *s)
@@ -596,7 +699,8 @@ static int same_shape(const model *a, const model *b)
 	if (a == b)
 		return 1;
 	if (a->nservices != b->nservices || a->nclients != b->nclients ||
-	    a->nroutes != b->nroutes || a->nfaults != b->nfaults)
+	    a->nroutes != b->nroutes || a->nfaults != b->nfaults ||
+	    a->nauthz != b->nauthz)
 		return 0;
 	for (uint32_t i = 0; i < a->nservices; i++)
 		if (a->services[i].replicas != b->services[i].replicas)
@@ -703,13 +807,68 @@ static void ejected_replay(rec *r, const ej_sort *ev, uint32_t n)
 	}
 }
 
+/* The per-version series src[n] into dst's (n checked by the callers). */
+static void vs_merge(rec *dst, const rec_vseries *src, uint32_t n, hist *scratch)
+{
+	for (uint32_t v = 0; v < n; v++) {
+		rec_vseries *d = &dst->vs[v];
+		const rec_vseries *s = &src[v];
+		vseries_keep(d);
+		for (uint32_t k = 0; k < s->nrows; k++) {
+			const rec_vrow *w = &s->rows[k];
+			rec_vrow *x = vrow(d, k);
+			x->done += w->done;
+			x->non5xx += w->non5xx;
+			x->calls += w->calls;
+			x->failed += w->failed;
+			x->slow += w->slow;
+			for (int i = 0; i <= RO_ISTIO_BUCKETS; i++)
+				x->ib[i] += w->ib[i];
+			hist_reset(scratch);
+			rec_vseries_step(s, k, scratch);
+			if (scratch->count)
+				vstep_absorb(d, k, scratch);
+		}
+		d->calls += s->calls;
+		d->failed += s->failed;
+		d->slow += s->slow;
+	}
+}
+
+static int vs_mergeable(const rec *dst, const rec_vseries *src, uint32_t n)
+{
+	if (n != dst->vs_nversions)
+		return -1;
+	for (uint32_t v = 0; v < n; v++)
+		if (!src[v].keep)
+			return -2;
+	return 0;
+}
+
+int rec_merge_vseries(rec *dst, const rec_vseries *src, uint32_t n)
+{
+	int rc = vs_mergeable(dst, src, n);
+	if (rc < 0)
+		return rc;
+	hist *scratch = malloc(sizeof *scratch);
+	if (!scratch)
+		return -3;
+	hist_init(scratch);
+	vs_merge(dst, src, n, scratch);
+	free(scratch);
+	return 0;
+}
+
 int rec_merge(rec *dst, const rec *src)
 {
 	assert(dst != src);
-	if (!same_shape(dst->m, src->m))
+	if (!same_shape(dst->m, src->m) || dst->vs_step != src->vs_step)
 		return -1;
 	if (!src->overall_series.keep)
 		return -2;
+	int vrc = vs_mergeable(dst, src->vs, src->vs_nversions);
+	if (vrc < 0)
+		return vrc;
 	const model *m = dst->m;
 	/* Everything that can fail cleanly is allocated before dst changes. */
 	uint32_t nev = dst->nejections + src->nejections;
@@ -739,8 +898,13 @@ int rec_merge(rec *dst, const rec *src)
 		for (uint32_t j = 0; j < m->services[i].replicas; j++)
 			instance_merge(&d->inst[j], &s->inst[j]);
 	}
+	vs_merge(dst, src->vs, src->vs_nversions, scratch);
 	for (uint32_t i = 0; i < m->nfaults; i++)
 		dst->fault_hits[i] += src->fault_hits[i];
+	for (uint32_t i = 0; i < m->nauthz; i++)
+		dst->authz_policy[i] += src->authz_policy[i];
+	for (size_t k = 0; k < (size_t)m->nservices * AUTHZ_VERDICT_COUNT; k++)
+		dst->authz_service[k] += src->authz_service[k];
 	size_t ne = (size_t)(m->nservices + m->nclients) * m->nservices;
 	for (size_t k = 0; k < ne; k++) {
 		dst->edge_calls[k] += src->edge_calls[k];

@@ -149,6 +149,9 @@ typedef struct rec_vseries {
 	hist h;
 	/* Calls over the whole run, for the blast radius. */
 	uint64_t calls, failed, slow;
+	int keep;               /* rec_keep_seconds: fill `steps` */
+	rec_second *steps;      /* [cap] when keep: each step's latencies, so
+				 * that merged steps get exact p50 and p99 */
 } rec_vseries;
 
 typedef struct rec {
@@ -177,6 +180,12 @@ typedef struct rec {
 	mesh_time vs_step;
 	mesh_time vs_slo;          /* slower successes harm (MESH_NEVER: none) */
 	rollout_log *ro_log;       /* what the rollout controller decided */
+	/* Authorization at the callees' inbound sidecars (authz.h): per
+	 * policy, the requests it decided (those a DENY policy denied, those
+	 * an ALLOW policy allowed); per service, the requests checked, by
+	 * verdict. All zero in a scenario without policies. */
+	uint64_t *authz_policy;    /* [m->nauthz] */
+	uint64_t *authz_service;   /* [nservices x AUTHZ_VERDICT_COUNT] */
 } rec;
 
 /* A recorder for model m (borrowed; must outlive it). NULL on no memory. */
@@ -184,7 +193,8 @@ rec *rec_new(const model *m);
 void rec_free(rec *r);
 
 /* Keep each second's latency histogram of every time series (per client,
- * per service, overall) in sparse form when the second is summarised, in
+ * per service, overall), and each step's of the rollout's per-version
+ * series, in sparse form when the second (step) is summarised, in
  * addition to its row: what a merge of recorders needs to compute a
  * second's percentiles over several processes exactly (rec_merge,
  * rec_json.h). Off by default: the simulator does not pay for it. Call it
@@ -250,6 +260,11 @@ mesh_time rec_rollout_step(const model_rollout *ro);
 /* Fault i touched a request. */
 void rec_fault_hit(rec *r, uint32_t fault);
 
+/* An inbound sidecar of `service` checked a request against the
+ * authorization policies selecting it: verdict v, decided by policy `by`
+ * (an index into m->authz), or UINT32_MAX when no policy decided it. */
+void rec_authz(rec *r, uint32_t service, enum authz_verdict v, uint32_t by);
+
 /* Attempts per request issued (1 when nothing was issued). */
 double rec_amplification(const rec_stats *s);
 
@@ -294,7 +309,8 @@ void rec_series_add_second(rec_series *s, uint32_t t, hist *h);
  * (one instance lives in one process) is the maximum; end the latest;
  * live_at_end: see below. Ejection events are put together in time order
  * (stable: at equal times dst's come first) and the first
- * REC_MAX_EJECTION_EVENTS kept. A row's `ejected` (most (sidecar, host)
+ * REC_MAX_EJECTION_EVENTS kept. The rollout's per-version series merge as
+ * rec_merge_vseries says. A row's `ejected` (most (sidecar, host)
  * pairs out at once) is replayed from all the events of dst and src when
  * neither has dropped any: exact, but for events of different processes
  * at the same nanosecond, whose order is dst's then src's. Otherwise (a
@@ -317,6 +333,36 @@ void rec_series_add_second(rec_series *s, uint32_t t, hist *h);
  * seconds, -3 when out of memory: dst unchanged in every case. (Growing a
  * series during the merge aborts when out of memory, as recording does.) */
 int rec_merge(rec *dst, const rec *src);
+
+/* ---- the rollout's per-version series, apart (live mode's analyses) ---- */
+
+/* An empty per-version series, keeping its steps' histograms when `keep`
+ * (as rec_keep_seconds does); rec_vseries_destroy frees what it holds. */
+void rec_vseries_init(rec_vseries *v, int keep);
+void rec_vseries_destroy(rec_vseries *v);
+
+/* The row of step k of v, created with any steps before it (and their
+ * kept histograms when v keeps them). Aborts when out of memory. */
+rec_vrow *rec_vseries_row(rec_vseries *v, uint32_t k);
+
+/* Add the latency histogram of step k of v into h: as kept, plus what the
+ * step still open has collected. Needs v kept. */
+void rec_vseries_step(const rec_vseries *v, uint32_t k, hist *h);
+
+/* Add the latencies in h to kept step k of v and recompute the row's p50
+ * and p99 from the whole step, as the recorder summarises a step. h is
+ * scratch: on return it holds the whole step. */
+void rec_vseries_add_step(rec_vseries *v, uint32_t k, hist *h);
+
+/* Add per-version series src[n] (each kept) into dst's, by rec_merge's
+ * rules: counters and Istio buckets summed, step histograms merged and
+ * each step's p50 and p99 recomputed from the merged step, run totals
+ * summed. dst is switched to keeping steps. What a live analysis needs
+ * from the caller sidecars, without the rest of their recorders. Returns
+ * 0; -1 when dst has not n versions (another scenario, or no rollout),
+ * -2 when a source does not keep steps, -3 when out of memory: dst
+ * unchanged in every case. */
+int rec_merge_vseries(rec *dst, const rec_vseries *src, uint32_t n);
 
 /* Requests still in flight: issued minus every recorded outcome. */
 uint64_t rec_in_flight(const rec_stats *s);

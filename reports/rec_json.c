@@ -182,6 +182,80 @@ static json_t *scenario_json(const model *m, int *bad)
 	return o;
 }
 
+/* The per-version series of r's rollout service from step `first` on;
+ * null without a rollout. A step still open (no later call has closed
+ * it) is shown whole, as rec_finish would leave it. */
+static json_t *versions_json(const rec *r, uint32_t first, hist *scratch, int *bad)
+{
+	const model *m = r->m;
+	if (!m->rollout || !r->vs)
+		return json_null();
+	const model_service *svc = &m->services[r->vs_service];
+	static const char *const names[5] = {"done", "non5xx", "calls", "failed", "slow"};
+	json_t *o = json_object();
+	put(o, "service", json_string(svc->name), bad);
+	put(o, "step", u64_json(r->vs_step), bad);
+	put(o, "first", json_integer(first), bad);
+	json_t *vn = json_array(), *vs = json_array();
+	for (uint32_t v = 0; v < r->vs_nversions; v++) {
+		const rec_vseries *x = &r->vs[v];
+		push(vn, json_string(svc->versions[v].name), bad);
+		json_t *y = json_object(), *tot = json_object();
+		put(tot, "calls", u64_json(x->calls), bad);
+		put(tot, "failed", u64_json(x->failed), bad);
+		put(tot, "slow", u64_json(x->slow), bad);
+		put(y, "totals", tot, bad);
+		json_t *col[5], *ib = json_array(), *lat = json_array();
+		for (int k = 0; k < 5; k++)
+			col[k] = json_array();
+		for (uint32_t t = first; t < x->nrows; t++) {
+			const rec_vrow *w = &x->rows[t];
+			uint32_t val[5] = {w->done, w->non5xx, w->calls, w->failed, w->slow};
+			for (int k = 0; k < 5; k++)
+				push(col[k], json_integer(val[k]), bad);
+			json_t *b = json_array();
+			for (int i = 0; i <= RO_ISTIO_BUCKETS; i++)
+				if (w->ib[i]) {
+					json_t *pr = json_array();
+					push(pr, json_integer(i), bad);
+					push(pr, json_integer(w->ib[i]), bad);
+					push(b, pr, bad);
+				}
+			push(ib, b, bad);
+			hist_reset(scratch);
+			rec_vseries_step(x, t, scratch);
+			push(lat, scratch->count ? hist_json(scratch, bad) : json_null(), bad);
+		}
+		for (int k = 0; k < 5; k++)
+			put(y, names[k], col[k], bad);
+		put(y, "istio", ib, bad);
+		put(y, "latency", lat, bad);
+		push(vs, y, bad);
+	}
+	put(o, "names", vn, bad);
+	put(o, "versions", vs, bad);
+	return o;
+}
+
+json_t *rec_versions_json(const rec *r, mesh_time from)
+{
+	if (!r->m->rollout || !r->vs)
+		return json_null();
+	assert(r->vs[0].keep || !r->vs_nversions);
+	hist *scratch = malloc(sizeof *scratch);
+	if (!scratch)
+		return NULL;
+	hist_init(scratch);
+	int bad = 0;
+	json_t *o = versions_json(r, (uint32_t)(from / r->vs_step), scratch, &bad);
+	free(scratch);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_t *rec_snapshot(const rec *r, mesh_time now)
 {
 	assert(r->overall_series.keep);
@@ -243,6 +317,20 @@ json_t *rec_snapshot(const rec *r, mesh_time now)
 		push(fh, u64_json(r->fault_hits[i]), &bad);
 	put(root, "fault_hits", fh, &bad);
 
+	json_t *az = json_object(), *azp = json_array(), *azs = json_array();
+	for (uint32_t i = 0; i < m->nauthz; i++)
+		push(azp, u64_json(r->authz_policy[i]), &bad);
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		json_t *v = json_array();
+		for (int k = 0; k < AUTHZ_VERDICT_COUNT; k++)
+			push(v, u64_json(r->authz_service[(size_t)i * AUTHZ_VERDICT_COUNT + k]),
+			     &bad);
+		push(azs, v, &bad);
+	}
+	put(az, "policies", azp, &bad);
+	put(az, "services", azs, &bad);
+	put(root, "authorization", az, &bad);
+
 	json_t *edges = json_array();
 	for (uint32_t f = 0; f < m->nservices + m->nclients; f++)
 		for (uint32_t t = 0; t < m->nservices; t++) {
@@ -271,6 +359,7 @@ json_t *rec_snapshot(const rec *r, mesh_time now)
 	}
 	put(ej, "events", evs, &bad);
 	put(root, "ejections", ej, &bad);
+	put(root, "versions", versions_json(r, 0, scratch, &bad), &bad);
 
 	free(scratch);
 	if (bad) {
@@ -735,6 +824,155 @@ static int entity_of(rd *c, const json_t *v, const char *path, rec_stats *st,
 	return x ? series_of(c, x, sub, se) : -1;
 }
 
+/* One version's rows, from step `first`, into v (kept, fresh). */
+static int vseries_of(rd *c, const json_t *x, const char *path, uint32_t first,
+		      rec_vseries *v)
+{
+	static const char *const names[5] = {"done", "non5xx", "calls", "failed", "slow"};
+	char sub[PATH_LEN], sub2[PATH_LEN], sub3[PATH_LEN];
+	if (check_object(c, x, path) < 0)
+		return -1;
+	const json_t *tot = field_of(c, x, "totals", path, sub, JSON_OBJECT);
+	if (!tot || field_u64(c, tot, "calls", sub, &v->calls) < 0 ||
+	    field_u64(c, tot, "failed", sub, &v->failed) < 0 ||
+	    field_u64(c, tot, "slow", sub, &v->slow) < 0)
+		return -1;
+	if (v->failed > v->calls || v->slow > v->calls - v->failed)
+		return fail(c, sub, "%llu failed and %llu slow calls out of %llu",
+			    (unsigned long long)v->failed, (unsigned long long)v->slow,
+			    (unsigned long long)v->calls);
+	const json_t *lat = array_of(c, x, "latency", path, sub, SIZE_MAX, NULL);
+	if (!lat)
+		return -1;
+	size_t n = json_array_size(lat);
+	if (n > UINT32_MAX - first)
+		return fail(c, sub, "too many steps");
+	const json_t *col[5], *ib;
+	for (int k = 0; k < 5; k++)
+		if (!(col[k] = array_of(c, x, names[k], path, sub, n,
+					"steps (as many as \"latency\" has)")))
+			return -1;
+	if (!(ib = array_of(c, x, "istio", path, sub, n,
+			    "steps (as many as \"latency\" has)")))
+		return -1;
+	uint64_t sums[3] = {0, 0, 0};
+	for (uint32_t t = 0; t < (uint32_t)n; t++) {
+		uint64_t y[5];
+		for (int k = 0; k < 5; k++) {
+			key_path(sub, path, names[k]);
+			index_path(sub2, sub, t);
+			if (u64_of(c, json_array_get(col[k], t), sub2, &y[k]) < 0)
+				return -1;
+			if (y[k] > UINT32_MAX)
+				return fail(c, sub2, "more than a step can count");
+		}
+		if (y[1] > y[0] || y[2] > y[0] || y[3] > y[2] || y[4] > y[2] - y[3])
+			return fail(c, index_path(sub2, path, t),
+				    "step counts that cannot be: done %llu, non5xx %llu, "
+				    "calls %llu, failed %llu, slow %llu",
+				    (unsigned long long)y[0], (unsigned long long)y[1],
+				    (unsigned long long)y[2], (unsigned long long)y[3],
+				    (unsigned long long)y[4]);
+		for (int k = 0; k < 3; k++)
+			sums[k] += y[2 + k];
+		/* Istio's buckets: sparse [bucket, count] pairs. */
+		uint32_t b[RO_ISTIO_BUCKETS + 1] = {0};
+		uint64_t nib = 0;
+		const json_t *bl = json_array_get(ib, t);
+		key_path(sub, path, "istio");
+		index_path(sub2, sub, t);
+		if (!json_is_array(bl))
+			return fail(c, sub2, "expected [[bucket, count] ...], found %s", kind(bl));
+		long prev = -1;
+		for (size_t k = 0; k < json_array_size(bl); k++) {
+			const json_t *pr = json_array_get(bl, k);
+			uint64_t i, cnt;
+			index_path(sub3, sub2, k);
+			if (!json_is_array(pr) || json_array_size(pr) != 2)
+				return fail(c, sub3, "expected [bucket, count], found %s", kind(pr));
+			if (u64_of(c, json_array_get(pr, 0), sub3, &i) < 0 ||
+			    u64_of(c, json_array_get(pr, 1), sub3, &cnt) < 0)
+				return -1;
+			if (i > RO_ISTIO_BUCKETS || (long)i <= prev || !cnt || cnt > UINT32_MAX)
+				return fail(c, sub3, "expected a bucket 0..%d above the one "
+					    "before and a count above 0", RO_ISTIO_BUCKETS);
+			prev = (long)i;
+			b[i] = (uint32_t)cnt;
+			nib += cnt;
+		}
+		const json_t *h = json_array_get(lat, t);
+		key_path(sub, path, "latency");
+		index_path(sub2, sub, t);
+		hist_reset(c->scratch);
+		if (!json_is_null(h) && hist_of(c, h, sub2, c->scratch) < 0)
+			return -1;
+		/* Every call with a latency is in one Istio bucket and in the
+		 * histogram: the two counts are one. */
+		if (c->scratch->count != nib || nib > y[0])
+			return fail(c, sub2, "%llu latencies, %llu in Istio's buckets, "
+				    "%llu done in that step",
+				    (unsigned long long)c->scratch->count,
+				    (unsigned long long)nib, (unsigned long long)y[0]);
+		rec_vrow *w = rec_vseries_row(v, first + t);
+		w->done = (uint32_t)y[0];
+		w->non5xx = (uint32_t)y[1];
+		w->calls = (uint32_t)y[2];
+		w->failed = (uint32_t)y[3];
+		w->slow = (uint32_t)y[4];
+		memcpy(w->ib, b, sizeof b);
+		rec_vseries_add_step(v, first + t, c->scratch);
+	}
+	if (sums[0] > v->calls || sums[1] > v->failed || sums[2] > v->slow)
+		return fail(c, key_path(sub, path, "totals"),
+			    "fewer than the steps add up to");
+	return 0;
+}
+
+/* The "versions" member v (at path) into vs[nversions of the rollout's
+ * service], kept and fresh. Without a rollout it must be null. */
+static int versions_of(rd *c, const json_t *v, const char *path, rec_vseries *vs)
+{
+	const model *m = c->m;
+	char sub[PATH_LEN], sub2[PATH_LEN];
+	if (!m->rollout) {
+		if (!json_is_null(v))
+			return fail(c, path, "expected null: this run's scenario has no rollout");
+		return 0;
+	}
+	if (check_object(c, v, path) < 0)
+		return -1;
+	const model_service *svc = &m->services[m->rollout->service];
+	const json_t *x = member(c, v, "service", path, sub);
+	if (!x || name_is(c, x, sub, svc->name) < 0)
+		return -1;
+	uint64_t step, first;
+	if (field_u64(c, v, "step", path, &step) < 0 || field_u64(c, v, "first", path, &first) < 0)
+		return -1;
+	if (step != rec_rollout_step(m->rollout))
+		return fail(c, key_path(sub, path, "step"), "a step of %lluns here but of "
+			    "%lluns in this run's scenario", (unsigned long long)step,
+			    (unsigned long long)rec_rollout_step(m->rollout));
+	if (first > UINT32_MAX)
+		return fail(c, key_path(sub, path, "first"), "too late a step");
+	const json_t *names = array_of(c, v, "names", path, sub, svc->nversions,
+				       "versions (the service's)");
+	if (!names)
+		return -1;
+	for (uint32_t i = 0; i < svc->nversions; i++)
+		if (name_is(c, json_array_get(names, i), index_path(sub2, sub, i),
+			    svc->versions[i].name) < 0)
+			return -1;
+	const json_t *a = array_of(c, v, "versions", path, sub, svc->nversions,
+				   "versions (the service's)");
+	if (!a)
+		return -1;
+	for (uint32_t i = 0; i < svc->nversions; i++)
+		if (vseries_of(c, json_array_get(a, i), index_path(sub2, sub, i),
+			       (uint32_t)first, &vs[i]) < 0)
+			return -1;
+	return 0;
+}
+
 /* Everything of the snapshot into r, a fresh recorder of c->m. */
 static int snapshot_of(rd *c, const json_t *root, rec *r)
 {
@@ -809,6 +1047,29 @@ static int snapshot_of(rd *c, const json_t *root, rec *r)
 			   &r->fault_hits[i]) < 0)
 			return -1;
 
+	const json_t *az = field_of(c, root, "authorization", "", sub, JSON_OBJECT);
+	char azsub[PATH_LEN];
+	if (!az || !(a = array_of(c, az, "policies", sub, azsub, m->nauthz,
+				  "authorization policies")))
+		return -1;
+	for (uint32_t i = 0; i < m->nauthz; i++)
+		if (u64_of(c, json_array_get(a, i), index_path(sub2, azsub, i),
+			   &r->authz_policy[i]) < 0)
+			return -1;
+	if (!(a = array_of(c, az, "services", sub, azsub, m->nservices, "services")))
+		return -1;
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		const json_t *vs = json_array_get(a, i);
+		index_path(sub2, azsub, i);
+		if (!json_is_array(vs) || json_array_size(vs) != AUTHZ_VERDICT_COUNT)
+			return fail(c, sub2, "expected [allowed, denied, denied_no_allow], "
+				    "found %s", kind(vs));
+		for (int k = 0; k < AUTHZ_VERDICT_COUNT; k++)
+			if (u64_of(c, json_array_get(vs, (size_t)k), index_path(sub3, sub2, (size_t)k),
+				   &r->authz_service[(size_t)i * AUTHZ_VERDICT_COUNT + k]) < 0)
+				return -1;
+	}
+
 	if (!(a = array_of(c, root, "edges", "", sub, SIZE_MAX, NULL)))
 		return -1;
 	for (size_t k = 0; k < json_array_size(a); k++) {
@@ -868,6 +1129,8 @@ static int snapshot_of(rd *c, const json_t *root, rec *r)
 			.delta = (int)json_integer_value(d)};
 	}
 	r->nejections = (uint32_t)json_array_size(a);
+	if (!(v = member(c, root, "versions", "", sub)) || versions_of(c, v, sub, r->vs) < 0)
+		return -1;
 	r->finished = 1;
 	return 0;
 }
@@ -898,6 +1161,38 @@ int rec_merge_snapshot(rec *dst, const json_t *snap, char *err, size_t errlen)
 done:
 	free(c.scratch);
 	rec_free(r);
+	return rc;
+}
+
+int rec_merge_versions_json(rec *dst, const json_t *v, char *err, size_t errlen)
+{
+	rd c = {.err = err, .errlen = errlen, .m = dst->m};
+	uint32_t n = dst->vs_nversions;
+	rec_vseries *vs = calloc(n ? n : 1, sizeof *vs);
+	c.scratch = malloc(sizeof *c.scratch);
+	int rc = -1;
+	if (!vs || !c.scratch) {
+		snprintf(err, errlen, "out of memory reading per-version series");
+		goto done;
+	}
+	hist_init(c.scratch);
+	for (uint32_t i = 0; i < n; i++)
+		rec_vseries_init(&vs[i], 1);
+	/* Read it all first, so that a bad document leaves dst as it was. */
+	if (versions_of(&c, v, "versions", vs) < 0)
+		goto done;
+	int m = rec_merge_vseries(dst, vs, n);
+	if (m < 0) {
+		snprintf(err, errlen, m == -3 ? "out of memory merging per-version series"
+					      : "cannot merge per-version series (%d)", m);
+		goto done;
+	}
+	rc = 0;
+done:
+	for (uint32_t i = 0; vs && i < n; i++)
+		rec_vseries_destroy(&vs[i]);
+	free(vs);
+	free(c.scratch);
 	return rc;
 }
 
@@ -1258,6 +1553,34 @@ int rec_prometheus(const rec *r, FILE *out, const char *labels)
 		l[0] = (lbl){"fault", num};
 		l[1] = (lbl){"label", m->faults[i].label ? m->faults[i].label : ""};
 		sample(out, x, "meshsim_fault_hits_total", "", l, 2, r->fault_hits[i]);
+	}
+	if (m->rollout && r->vs) {
+		const model_service *svc = &m->services[r->vs_service];
+		family(out, "meshsim_version_requests_total", "counter",
+		       "Calls to the rollout's service that ended, mirrored copies included, "
+		       "by version and by whether they were answered 5xx "
+		       "(istio_requests_total by destination_version).");
+		for (uint32_t v = 0; v < r->vs_nversions; v++) {
+			uint64_t done = 0, ok = 0;
+			for (uint32_t k = 0; k < r->vs[v].nrows; k++) {
+				done += r->vs[v].rows[k].done;
+				ok += r->vs[v].rows[k].non5xx;
+			}
+			l[0] = (lbl){"service", svc->name};
+			l[1] = (lbl){"version", svc->versions[v].name};
+			l[2] = (lbl){"response_class", "non5xx"};
+			sample(out, x, "meshsim_version_requests_total", "", l, 3, ok);
+			l[2] = (lbl){"response_class", "5xx"};
+			sample(out, x, "meshsim_version_requests_total", "", l, 3, done - ok);
+		}
+		family(out, "meshsim_version_calls_total", "counter",
+		       "Calls to the rollout's service the callers' sidecars routed to each "
+		       "version (no mirrored copies).");
+		for (uint32_t v = 0; v < r->vs_nversions; v++) {
+			l[0] = (lbl){"service", svc->name};
+			l[1] = (lbl){"version", svc->versions[v].name};
+			sample(out, x, "meshsim_version_calls_total", "", l, 2, r->vs[v].calls);
+		}
 	}
 	family(out, "meshsim_edge_requests_total", "counter",
 	       "Calls along each edge of the service graph, by whether they succeeded.");

@@ -8,13 +8,13 @@
  * and writes report.json from it exactly as for a simulation. Sidecars also
  * serve their recorder as Prometheus metrics (GET /metrics).
  *
- * Snapshot format ("format": "meshsim-rec", "version": 1). Times and
+ * Snapshot format ("format": "meshsim-rec", "version": 2). Times and
  * latencies are integer nanoseconds; counts are integers (one above
  * 2^63 - 1 is written as a string of digits). Entities are named by their
  * index in the model, in scenario order: every process loads the same
  * scenario file, so indexes agree; "scenario" lets a merge check that.
  *
- *   { "format": "meshsim-rec", "version": 1,
+ *   { "format": "meshsim-rec", "version": 2,
  *     "scenario": { "name": N, "services": [name...], "replicas": [n...],
  *                   "clients": [name...], "routes": [[service, path]...],
  *                   "faults": n },
@@ -25,8 +25,13 @@
  *                     "instances": [ INSTANCE ... ] } ... ],
  *     "routes":   [ STATS ... ],
  *     "fault_hits": [ n ... ],
+ *     "authorization": { "policies": [ n ... ],  per policy: requests it
+ *                                                 decided (authz.h)
+ *                        "services": [ [allowed, denied, denied_no_allow]
+ *                                      ... ] },  per service
  *     "edges": [ [from, to, calls, ok] ... ],        only edges with calls
- *     "ejections": { "total": n, "events": [ [t, service, instance, 1|-1] ... ] } }
+ *     "ejections": { "total": n, "events": [ [t, service, instance, 1|-1] ... ] },
+ *     "versions": VERSIONS, or null when the scenario has no rollout }
  *
  *   STATS: { "issued": n, "outcomes": { "success": n, ... every outcome },
  *            "status": { "503": n, ... nonzero only },
@@ -45,6 +50,22 @@
  *   INSTANCE: { "arrived", "served", "queue_full", "waited", "max_queue",
  *               "crashes", "ejections": n, "answered": { status: n },
  *               "wait": HIST }
+ *   VERSIONS: the rollout service's calls per version (rec.h, rec_vseries),
+ *             as the callers' sidecars recorded them, one step (rollout's
+ *             judge step, 1s by default) a value from step "first":
+ *             { "service": name, "step": ns, "first": k,
+ *               "names": [version name ...],
+ *               "versions": [ { "totals": { "calls", "failed", "slow": n },
+ *                               "done", "non5xx", "calls", "failed", "slow":
+ *                                   [n per step],
+ *                               "istio": [ [[bucket, count] ...] per step ],
+ *                                   Istio's duration buckets (rollout.h),
+ *                                   sparse, 0 .. RO_ISTIO_BUCKETS (+Inf)
+ *                               "latency": [ HIST or null per step ] } ... ] }
+ *             A snapshot's has "first": 0; totals are over the whole run.
+ *
+ * Version 2 added "versions" and "authorization"; a version 1 snapshot
+ * is refused.
  *
  * A snapshot always shows the recorder as rec_finish would leave it: a
  * recorder still open shows its open second and rows up to `now`.
@@ -59,7 +80,7 @@
 #include "rec.h"
 
 #define REC_JSON_FORMAT "meshsim-rec"
-#define REC_JSON_VERSION 1
+#define REC_JSON_VERSION 2
 
 /* The Content-Type of rec_prometheus's output over HTTP. */
 #define REC_PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -84,6 +105,22 @@ json_t *rec_snapshot(const rec *r, mesh_time now);
  * faults), and each histogram's consistency. Returns 0, or -1 with a
  * message naming the JSON path in err (dst unchanged). */
 int rec_merge_snapshot(rec *dst, const json_t *snap, char *err, size_t errlen);
+
+/* The per-version series of r's rollout service, VERSIONS above, from
+ * the step that holds `from` on (earlier steps are left out; the totals
+ * are whole): what a live analysis reads of a caller sidecar, GET
+ * /versions, without the rest of its recorder. r must keep seconds.
+ * Returns a new reference: json null when r's scenario has no rollout;
+ * NULL when out of memory. */
+json_t *rec_versions_json(const rec *r, mesh_time from);
+
+/* Add VERSIONS document v (borrowed: a snapshot's "versions", or what
+ * rec_versions_json made) into dst's per-version series by
+ * rec_merge_vseries' rules (rec.h), after checking all of it against
+ * dst's model (service, step, version names, counts that add up). Other
+ * parts of dst are not touched. Returns 0, or -1 with a message naming
+ * the JSON path in err (dst unchanged). */
+int rec_merge_versions_json(rec *dst, const json_t *v, char *err, size_t errlen);
 
 /* Write r's counters and histograms to `out` in the Prometheus text
  * exposition format 0.0.4. Names mirror Envoy's cluster statistics and
@@ -112,6 +149,11 @@ int rec_merge_snapshot(rec *dst, const json_t *snap, char *err, size_t errlen);
  *       meshsim_instance_queue_wait_seconds (histogram)
  *   meshsim_fault_hits_total{fault,label}, meshsim_edge_requests_total{source,
  *       source_kind,destination,success}
+ *   with a rollout, per version of its service, as the callers' sidecars
+ *       routed them (istio_requests_total by destination_version):
+ *       meshsim_version_requests_total{service,version,response_class=
+ *       "non5xx"|"5xx"} (mirrored copies too) and
+ *       meshsim_version_calls_total{service,version} (routed calls only)
  *
  * Histograms have Istio's default buckets, in seconds: 0.0005 0.001 0.005
  * 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10 30 60 300 600 1800 3600 +Inf.

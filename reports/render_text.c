@@ -108,7 +108,7 @@ static void outcome_line(FILE *f, const json_t *stats)
 {
 	static const char *const keys[] = {"success", "http_error", "timeout",
 					   "reset", "connect_failure", "rejected",
-					   "in_flight"};
+					   "denied", "in_flight"};
 	const json_t *oc = json_object_get(stats, "outcomes");
 	fprintf(f, "requests: %.0f issued =", ru_num(stats, "issued", 0));
 	int first = 1;
@@ -260,6 +260,49 @@ static void notes(FILE *f, const json_t *r, int color)
 	}
 }
 
+/* The authorization section, when the scenario has policies: what each
+ * policy decided and, per service with policies, its inbound verdicts. */
+static void authorization(FILE *f, const json_t *r, int color)
+{
+	const json_t *az = json_object_get(r, "authorization");
+	if (!az)
+		return;
+	fprintf(f, "\n%sauthorization%s: %.0f requests denied with 403 "
+		   "(RBAC: access denied)\n",
+		c_(color, BOLD), c_(color, OFF), ru_num(az, "denied", 0));
+	const json_t *pols = json_object_get(az, "policies");
+	for (size_t i = 0; i < json_array_size(pols); i++) {
+		const json_t *p = json_array_get(pols, i);
+		const char *action = ru_str(p, "action", "?");
+		int deny = strcmp(action, "DENY") == 0;
+		char svcs[40] = "";
+		const json_t *sv = json_object_get(p, "services");
+		for (size_t k = 0; k < json_array_size(sv); k++) {
+			size_t l = strlen(svcs);
+			snprintf(svcs + l, sizeof svcs - l, "%s%s", k ? "," : "",
+				 json_string_value(json_array_get(sv, k)));
+		}
+		fprintf(f, "  %-5s  %-24.24s on %-32.32s %9.0f %s\n", action,
+			ru_str(p, "name", "?"), svcs,
+			ru_num(p, deny ? "denied" : "allowed", 0),
+			deny ? "denied" : "allowed");
+	}
+	/* Each service with policies: its inbound sidecars' verdicts. */
+	const json_t *svcs = json_object_get(az, "services");
+	int header = 0;
+	for (size_t i = 0; i < json_array_size(svcs); i++) {
+		const json_t *s = json_array_get(svcs, i);
+		if (!json_array_size(json_object_get(s, "policies")))
+			continue;
+		if (!header++)
+			fprintf(f, "  %-16s %9s %9s %9s %15s\n", "service", "checked",
+				"allowed", "denied", "no ALLOW match");
+		fprintf(f, "  %-16.16s %9.0f %9.0f %9.0f %15.0f\n", ru_str(s, "name", "?"),
+			ru_num(s, "checked", 0), ru_num(s, "allowed", 0),
+			ru_num(s, "denied", 0), ru_num(s, "denied_no_allow", 0));
+	}
+}
+
 void render_text(const json_t *r, FILE *f, int color)
 {
 	const json_t *sc = json_object_get(r, "scenario");
@@ -274,4 +317,5 @@ void render_text(const json_t *r, FILE *f, int color)
 	render_rollout_text(r, f, color);
 	service_table(f, r);
 	notes(f, r, color);
+	authorization(f, r, color);
 }

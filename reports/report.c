@@ -223,6 +223,7 @@ static double measure(const rec_stats *s, enum model_metric k)
 	case METRIC_ERROR_RATE: return 1.0 - rec_success_rate(s);
 	case METRIC_ERRORS: return (double)(s->issued - s->outcomes[MESH_OK]);
 	case METRIC_TIMEOUTS: return (double)s->outcomes[MESH_TIMEOUT];
+	case METRIC_DENIED: return (double)s->outcomes[MESH_DENIED];
 	case METRIC_REQUESTS: return (double)s->issued;
 	case METRIC_MEAN: return hist_mean(&s->lat);
 	case METRIC_P50: return (double)hist_quantile(&s->lat, 0.50);
@@ -414,6 +415,69 @@ static void policy_stats_json(json_t *o, const rec_stats *s)
 			    json_integer((json_int_t)p->per_try_timeouts));
 	json_object_set_new(o, "route_timeouts",
 			    json_integer((json_int_t)p->route_timeouts));
+}
+
+/* The authorization section: each policy and what it decided, each
+ * service's identity and the verdicts of its inbound sidecars, each
+ * client's identity. Only in a scenario with policies. */
+static json_t *authz_json(const model *m, const rec *r)
+{
+	json_t *o = json_object(), *pols = json_array();
+	for (uint32_t i = 0; i < m->nauthz; i++) {
+		const authz_policy *p = &m->authz[i];
+		json_t *x = json_object(), *sv = json_array();
+		json_object_set_new(x, "name", json_string(p->name));
+		json_object_set_new(x, "action",
+				    json_string(p->action == AUTHZ_DENY ? "DENY" : "ALLOW"));
+		for (uint32_t k = 0; k < p->nservices; k++)
+			json_array_append_new(sv, json_string(m->services[p->services[k]].name));
+		json_object_set_new(x, "services", sv);
+		json_object_set_new(x, "rules", json_integer(p->nrules));
+		/* What it decided: the requests a DENY policy denied, or an
+		 * ALLOW policy allowed (the first policy that matched). */
+		json_object_set_new(x, p->action == AUTHZ_DENY ? "denied" : "allowed",
+				    json_integer((json_int_t)r->authz_policy[i]));
+		json_array_append_new(pols, x);
+	}
+	json_object_set_new(o, "policies", pols);
+	uint64_t denied = 0;
+	json_t *svcs = json_array();
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		const model_service *s = &m->services[i];
+		const uint64_t *v = &r->authz_service[(size_t)i * AUTHZ_VERDICT_COUNT];
+		json_t *x = json_object(), *pl = json_array();
+		json_object_set_new(x, "name", json_string(s->name));
+		json_object_set_new(x, "namespace", json_string(s->ns));
+		json_object_set_new(x, "service_account", json_string(s->service_account));
+		json_object_set_new(x, "principal", json_string(s->principal));
+		for (uint32_t k = 0; k < s->authz.ndeny; k++)
+			json_array_append_new(pl, json_string(m->authz[s->authz.deny[k]].name));
+		for (uint32_t k = 0; k < s->authz.nallow; k++)
+			json_array_append_new(pl, json_string(m->authz[s->authz.allow[k]].name));
+		json_object_set_new(x, "policies", pl);
+		uint64_t checked = 0;
+		for (int k = 0; k < AUTHZ_VERDICT_COUNT; k++)
+			checked += v[k];
+		json_object_set_new(x, "checked", json_integer((json_int_t)checked));
+		for (int k = 0; k < AUTHZ_VERDICT_COUNT; k++)
+			json_object_set_new(x, authz_verdict_name((enum authz_verdict)k),
+					    json_integer((json_int_t)v[k]));
+		denied += v[AUTHZ_DENIED] + v[AUTHZ_DENIED_NO_ALLOW];
+		json_array_append_new(svcs, x);
+	}
+	json_object_set_new(o, "services", svcs);
+	json_t *cls = json_array();
+	for (uint32_t i = 0; i < m->nclients; i++) {
+		const model_client *c = &m->clients[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "name", json_string(c->name));
+		json_object_set_new(x, "principal",
+				    c->principal ? json_string(c->principal) : json_null());
+		json_array_append_new(cls, x);
+	}
+	json_object_set_new(o, "clients", cls);
+	json_object_set_new(o, "denied", json_integer((json_int_t)denied));
+	return o;
 }
 
 static const char *lb_name(enum model_lb lb)
@@ -803,6 +867,8 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 	json_object_set_new(root, "resilience", res);
 	if (m->rollout && r->ro_log)
 		json_object_set_new(root, "rollout", report_rollout_json(m, r));
+	if (m->nauthz)
+		json_object_set_new(root, "authorization", authz_json(m, r));
 
 	json_t *ts = json_object();
 	json_object_set_new(ts, "interval_s", json_integer(1));

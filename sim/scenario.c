@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scenario_rollout.h"
 
@@ -1047,13 +1048,133 @@ static void parse_versions(ctx *c, const json_t *v, const char *path,
 		     s->replicas);
 }
 
+/* ---- identities ---- */
+
+/* A namespace or service account, as a SPIFFE ID path segment (and the
+ * built-in CA, tls_ca.h) allows it: letters, digits, '.', '-', '_', not
+ * "." or "..". */
+static int segment_ok(const char *s)
+{
+	if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(".-_", *s))
+			return 0;
+	return 1;
+}
+
+/* A trust domain: lower-case letters, digits, '.', '-', '_'. */
+static int trust_domain_ok(const char *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    !strchr(".-_", s[i]))
+			return 0;
+	return 1;
+}
+
+/* "<trust domain>/ns/<namespace>/sa/<service account>". */
+static char *make_principal(ctx *c, const char *ns, const char *sa)
+{
+	size_t n = strlen(MODEL_TRUST_DOMAIN) + strlen(ns) + strlen(sa) + 9;
+	char *p = malloc(n);
+	if (!p) {
+		c->oom = 1;
+		return NULL;
+	}
+	snprintf(p, n, "%s/ns/%s/sa/%s", MODEL_TRUST_DOMAIN, ns, sa);
+	return p;
+}
+
+/* A service's optional "namespace" and "service_account" (Kubernetes'
+ * namespace and ServiceAccount of its pods, which Istio's principal is
+ * made of): "default" and the service's own name unless given. */
+static void parse_identity(ctx *c, const json_t *v, const char *path,
+			   model_service *s)
+{
+	static const char segment_what[] =
+		"letters, digits, '.', '-' or '_' (a SPIFFE ID path "
+		"segment), not \".\" or \"..\"";
+	const char *ns = "default", *sa = s->name;
+	char p[PATH], what[200];
+	const char *x;
+	if (get_string(c, v, "namespace", path, &x) == 1) {
+		if (segment_ok(x)) {
+			ns = x;
+		} else {
+			path_key(p, sizeof p, path, "namespace");
+			snprintf(what, sizeof what, "a namespace of %s", segment_what);
+			expected(c, p, what, json_object_get(v, "namespace"));
+		}
+	}
+	if (get_string(c, v, "service_account", path, &x) == 1) {
+		if (segment_ok(x)) {
+			sa = x;
+		} else {
+			path_key(p, sizeof p, path, "service_account");
+			snprintf(what, sizeof what, "a service account of %s",
+				 segment_what);
+			expected(c, p, what, json_object_get(v, "service_account"));
+		}
+	}
+	free(s->ns);
+	free(s->service_account);
+	free(s->principal);
+	s->ns = dup(c, ns);
+	s->service_account = dup(c, sa ? sa : "");
+	s->principal = make_principal(c, ns, sa ? sa : "");
+}
+
+static const char principal_what[] =
+	"a principal as Istio writes it, \"<trust domain>/ns/<namespace>/sa/"
+	"<service account>\", like \"cluster.local/ns/default/sa/shopper\"";
+
+/* A load client's optional "principal": its identity as a caller. None:
+ * plaintext, which principals and namespaces conditions never match. */
+static void parse_client_principal(ctx *c, const json_t *v, const char *path,
+				   model_client *cl)
+{
+	const char *s;
+	if (get_string(c, v, "principal", path, &s) != 1)
+		return;
+	char p[PATH];
+	path_key(p, sizeof p, path, "principal");
+	if (strncmp(s, "spiffe://", 9) == 0) {
+		errf(c, p, "expected %s, without the spiffe:// prefix (Istio "
+			   "writes principals without it), found \"%s\"",
+		     principal_what, s);
+		return;
+	}
+	const char *a = strchr(s, '/');
+	char ns[256], sa[256];
+	int ok = a && trust_domain_ok(s, (size_t)(a - s)) &&
+		 strncmp(a, "/ns/", 4) == 0;
+	const char *b = ok ? strstr(a + 4, "/sa/") : NULL;
+	ok = b && (size_t)(b - (a + 4)) < sizeof ns && strlen(b + 4) < sizeof sa;
+	if (ok) {
+		memcpy(ns, a + 4, (size_t)(b - (a + 4)));
+		ns[b - (a + 4)] = '\0';
+		snprintf(sa, sizeof sa, "%s", b + 4);
+		ok = segment_ok(ns) && segment_ok(sa);
+	}
+	if (!ok) {
+		expected(c, p, principal_what, json_object_get(v, "principal"));
+		return;
+	}
+	cl->principal = dup(c, s);
+	cl->ns = dup(c, ns);
+}
+
 static void parse_service(ctx *c, const json_t *v, const char *path,
 			  model_service *s, const dist *default_sidecar)
 {
 	static const char *const keys[] = {
 		"replicas", "concurrency",   "queue",   "latency",
 		"script",   "errors",        "response_size", "sidecar",
-		"versions", "description",   NULL};
+		"versions", "description",   "namespace", "service_account",
+		NULL};
 	s->sidecar_latency = *default_sidecar;
 	if (!json_is_object(v)) {
 		expected(c, path, "a service object", v);
@@ -1102,6 +1223,7 @@ static void parse_service(ctx *c, const json_t *v, const char *path,
 		}
 	}
 	parse_sidecar(c, v, path, &s->sidecar_latency);
+	parse_identity(c, v, path, s);
 	json_t *d = json_object_get(v, "description");
 	if (d && !json_is_string(d)) {
 		path_key(p, sizeof p, path, "description");
@@ -1757,7 +1879,7 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 		"name",    "to",       "path",          "arrival",
 		"rps",     "users",    "think",         "timeout",
 		"max_in_flight", "request_size", "sidecar", "description",
-		"method",  "headers",  "user_ids",      NULL};
+		"method",  "headers",  "user_ids",      "principal", NULL};
 	char p[PATH], nm[64];
 	cl->sidecar_latency = *default_sidecar;
 	cl->method = METHOD_GET;
@@ -1871,6 +1993,7 @@ static void parse_client(ctx *c, const json_t *v, const char *path,
 	}
 	parse_sidecar(c, v, path, &cl->sidecar_latency);
 	parse_client_headers(c, v, path, cl);
+	parse_client_principal(c, v, path, cl);
 }
 
 /* ---- mesh policies ---- */
@@ -2616,6 +2739,554 @@ static void parse_mesh(ctx *c, const json_t *v)
 	}
 }
 
+/* ---- authorization policies ---- */
+
+/* Keys Istio's AuthorizationPolicy has that meshsim does not model: named
+ * as such, rather than as typos. */
+static const char *const authz_unmodelled[] = {
+	"when", "provider", "targetRef", "targetRefs", "requestPrincipals",
+	"notRequestPrincipals", "ipBlocks", "notIpBlocks", "remoteIpBlocks",
+	"notRemoteIpBlocks", "serviceAccounts", "notServiceAccounts", "hosts",
+	"notHosts", "ports", "notPorts", NULL};
+
+static void check_authz_keys(ctx *c, const json_t *obj, const char *path,
+			     const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v) {
+		if (in_list(allowed, key))
+			continue;
+		if (in_list(authz_unmodelled, key)) {
+			char p[PATH], list[300] = "";
+			path_key(p, sizeof p, path, key);
+			for (const char *const *a = allowed; *a; a++) {
+				size_t l = strlen(list);
+				snprintf(list + l, sizeof list - l, "%s%s",
+					 a == allowed ? "" : ", ", *a);
+			}
+			errf(c, p, "\"%s\" is Istio's, but meshsim does not model "
+				   "it; expected one of: %s",
+			     key, list);
+			continue;
+		}
+		check_key(c, key, path, allowed);
+	}
+}
+
+/* What a string of a rule may be: Istio's exact, prefix ("abc*"), suffix
+ * ("*abc") or presence ("*") match. A '*' elsewhere would be taken
+ * literally by Istio, which is never what was meant. */
+static int pattern_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '*' && i != 0 && i != n - 1)
+			return 0;
+	return n == 1 || !(s[0] == '*' && s[n - 1] == '*');
+}
+
+static const char pattern_what[] =
+	"exact (\"abc\"), prefix (\"abc*\"), suffix (\"*abc\") or presence "
+	"(\"*\")";
+
+enum authz_field { AF_PRINCIPAL, AF_NAMESPACE, AF_PATH };
+
+/* One list of strings of a source or an operation, into l. An absent or
+ * empty list is "not given". */
+static void parse_authz_strs(ctx *c, const json_t *obj, const char *key,
+			     const char *path, enum authz_field f, authz_strs *l)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return;
+	char p[PATH], q[PATH], what[300];
+	path_key(p, sizeof p, path, key);
+	if (!json_is_array(v)) {
+		snprintf(what, sizeof what, "a list of strings, like [\"%s\"]",
+			 f == AF_PRINCIPAL ? "cluster.local/ns/default/sa/frontend"
+			 : f == AF_NAMESPACE ? "default" : "/api/*");
+		expected(c, p, what, v);
+		return;
+	}
+	size_t n = json_array_size(v);
+	if (!n)
+		return;
+	l->v = zalloc(c, n, sizeof *l->v);
+	if (!l->v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(v, i);
+		path_idx(q, sizeof q, p, i);
+		const char *s = json_is_string(x) ? json_string_value(x) : NULL;
+		if (!s || !pattern_ok(s)) {
+			snprintf(what, sizeof what, "a non-empty %s, %s",
+				 f == AF_PRINCIPAL ? "principal"
+				 : f == AF_NAMESPACE ? "namespace" : "path",
+				 pattern_what);
+			expected(c, q, what, x);
+			continue;
+		}
+		if (f == AF_PRINCIPAL && strncmp(s, "spiffe://", 9) == 0) {
+			errf(c, q, "expected a principal without the spiffe:// "
+				   "prefix (Istio writes them as \"cluster.local/"
+				   "ns/<namespace>/sa/<service account>\"), found "
+				   "\"%s\"",
+			     s);
+			continue;
+		}
+		if (f == AF_PATH && s[0] != '/' && s[0] != '*') {
+			errf(c, q, "expected a path starting with \"/\" (or a "
+				   "suffix match like \"*.png\"), found \"%s\"",
+			     s);
+			continue;
+		}
+		if (f == AF_PATH && strpbrk(s, "?#{}")) {
+			errf(c, q, "expected a path without a query, fragment or "
+				   "template (Istio matches the path alone; path "
+				   "templates {*} and {**} are not modelled), found "
+				   "\"%s\"",
+			     s);
+			continue;
+		}
+		if (authz_str_init(&l->v[l->n], s) < 0) {
+			c->oom = 1;
+			return;
+		}
+		l->n++;
+	}
+}
+
+/* methods or notMethods: each an HTTP method, or a pattern over them
+ * ("P*" is POST, PUT and PATCH), resolved to a mask of the methods meshsim
+ * sends. */
+static void parse_authz_methods(ctx *c, const json_t *obj, const char *key,
+				const char *path, uint32_t *mask, uint8_t *has)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return;
+	char p[PATH], q[PATH];
+	path_key(p, sizeof p, path, key);
+	if (!json_is_array(v)) {
+		expected(c, p, "a list of methods, like [\"GET\", \"HEAD\"]", v);
+		return;
+	}
+	if (!json_array_size(v))
+		return;
+	*has = 1;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		json_t *x = json_array_get(v, i);
+		path_idx(q, sizeof q, p, i);
+		const char *s = json_is_string(x) ? json_string_value(x) : NULL;
+		if (!s || !pattern_ok(s)) {
+			expected(c, q, "an HTTP method like \"GET\", or a pattern "
+				       "over methods like \"P*\"",
+				 x);
+			continue;
+		}
+		authz_str pat;
+		if (authz_str_init(&pat, s) < 0) {
+			c->oom = 1;
+			return;
+		}
+		uint32_t b = 0;
+		for (int k = 0; k < METHOD_COUNT; k++)
+			if (authz_str_match(&pat, method_names[k]))
+				b |= 1u << k;
+		free(pat.text);
+		if (!b) {
+			char near[40] = "";
+			for (int k = 0; k < METHOD_COUNT; k++) {
+				char up[16];
+				size_t j = 0;
+				for (; s[j] && j + 1 < sizeof up; j++)
+					up[j] = (char)toupper((unsigned char)s[j]);
+				up[j] = '\0';
+				if (strcmp(up, method_names[k]) == 0 ||
+				    edit_distance(s, method_names[k]) <= 1)
+					snprintf(near, sizeof near, " (did you mean "
+								   "\"%s\"?)",
+						 method_names[k]);
+			}
+			errf(c, q, "expected %s (methods are matched as written, "
+				   "upper case), or a pattern matching one of "
+				   "them, found \"%s\"%s",
+			     methods_what, s, near);
+			continue;
+		}
+		*mask |= b;
+	}
+}
+
+static void parse_authz_source(ctx *c, const json_t *v, const char *path,
+			       authz_source *s)
+{
+	static const char *const keys[] = {"principals", "notPrincipals",
+					   "namespaces", "notNamespaces", NULL};
+	if (!json_is_object(v)) {
+		expected(c, path, "a source object, like {\"principals\": "
+				  "[\"cluster.local/ns/default/sa/frontend\"]}",
+			 v);
+		return;
+	}
+	check_authz_keys(c, v, path, keys);
+	parse_authz_strs(c, v, "principals", path, AF_PRINCIPAL, &s->principals);
+	parse_authz_strs(c, v, "notPrincipals", path, AF_PRINCIPAL, &s->not_principals);
+	parse_authz_strs(c, v, "namespaces", path, AF_NAMESPACE, &s->namespaces);
+	parse_authz_strs(c, v, "notNamespaces", path, AF_NAMESPACE, &s->not_namespaces);
+}
+
+static void parse_authz_operation(ctx *c, const json_t *v, const char *path,
+				  authz_operation *o)
+{
+	static const char *const keys[] = {"paths", "notPaths", "methods",
+					   "notMethods", NULL};
+	if (!json_is_object(v)) {
+		expected(c, path, "an operation object, like {\"paths\": "
+				  "[\"/api/*\"], \"methods\": [\"GET\"]}",
+			 v);
+		return;
+	}
+	check_authz_keys(c, v, path, keys);
+	parse_authz_strs(c, v, "paths", path, AF_PATH, &o->paths);
+	parse_authz_strs(c, v, "notPaths", path, AF_PATH, &o->not_paths);
+	parse_authz_methods(c, v, "methods", path, &o->methods, &o->has_methods);
+	parse_authz_methods(c, v, "notMethods", path, &o->not_methods,
+			    &o->has_not_methods);
+}
+
+/* "from": [{"source": {...}}, ...] or "to": [{"operation": {...}}, ...].
+ * An entry without its source or operation ({}) matches anything, as in
+ * Istio. Returns the number of entries (filled into *out), 0 when absent
+ * or empty. */
+static uint32_t parse_authz_list(ctx *c, const json_t *rule, const char *key,
+				 const char *path, void **out)
+{
+	int from = strcmp(key, "from") == 0;
+	const char *inner = from ? "source" : "operation";
+	json_t *v = json_object_get(rule, key);
+	*out = NULL;
+	if (!v)
+		return 0;
+	char p[PATH], q[PATH], r[PATH];
+	path_key(p, sizeof p, path, key);
+	if (!json_is_array(v)) {
+		expected(c, p, from ? "a list like [{\"source\": {\"namespaces\": "
+				      "[\"default\"]}}]"
+				    : "a list like [{\"operation\": {\"paths\": "
+				      "[\"/api/*\"]}}]",
+			 v);
+		return 0;
+	}
+	size_t n = json_array_size(v);
+	if (!n)
+		return 0;
+	void *a = zalloc(c, n, from ? sizeof(authz_source) : sizeof(authz_operation));
+	if (!a)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(v, i);
+		path_idx(q, sizeof q, p, i);
+		if (!json_is_object(x)) {
+			char what[80];
+			snprintf(what, sizeof what, "an object with \"%s\"", inner);
+			expected(c, q, what, x);
+			continue;
+		}
+		const char *const keys[] = {inner, NULL};
+		check_keys(c, x, q, keys);
+		json_t *y = json_object_get(x, inner);
+		if (!y)
+			continue;
+		path_key(r, sizeof r, q, inner);
+		if (from)
+			parse_authz_source(c, y, r, &((authz_source *)a)[i]);
+		else
+			parse_authz_operation(c, y, r, &((authz_operation *)a)[i]);
+	}
+	*out = a;
+	return (uint32_t)n;
+}
+
+static void parse_authz_rule(ctx *c, const json_t *v, const char *path,
+			     authz_rule *r)
+{
+	static const char *const keys[] = {"from", "to", NULL};
+	if (!json_is_object(v)) {
+		expected(c, path, "a rule object with \"from\" and/or \"to\" ({} "
+				  "matches every request)",
+			 v);
+		return;
+	}
+	check_authz_keys(c, v, path, keys);
+	void *a;
+	r->nfrom = parse_authz_list(c, v, "from", path, &a);
+	r->from = a;
+	r->nto = parse_authz_list(c, v, "to", path, &a);
+	r->to = a;
+}
+
+/* Does namespace ns hold any service? Lists them for messages. */
+static int namespace_known(const model *m, const char *ns, char *list,
+			   size_t len)
+{
+	int found = 0;
+	list[0] = '\0';
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		const char *x = m->services[i].ns;
+		if (!x)
+			continue;
+		if (strcmp(x, ns) == 0)
+			found = 1;
+		int seen = 0;
+		for (uint32_t j = 0; j < i && !seen; j++)
+			seen = m->services[j].ns && strcmp(m->services[j].ns, x) == 0;
+		if (!seen) {
+			size_t l = strlen(list);
+			snprintf(list + l, len - l, "%s\"%s\"", l ? ", " : "", x);
+		}
+	}
+	return found;
+}
+
+/* The nearest service name to `name`, for "did you mean". */
+static const char *near_service(const model *m, const char *name)
+{
+	const char *best = NULL;
+	size_t bd = 3;
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		size_t d = edit_distance(name, m->services[i].name);
+		if (d < bd) {
+			bd = d;
+			best = m->services[i].name;
+		}
+	}
+	return best;
+}
+
+/* "selector": a service's name or a list of them (the workloads the
+ * policy applies to; Istio selects them by label, meshsim by service).
+ * With "namespace", every selected service must be in it; without a
+ * selector the policy applies to every service of the namespace, or of
+ * the mesh without one (a policy in Istio's root namespace). */
+static void parse_authz_selector(ctx *c, const json_t *v, const char *path,
+				 authz_policy *pol)
+{
+	const model *m = c->m;
+	const char *ns = NULL;
+	char p[PATH], q[PATH];
+	json_t *nv = json_object_get(v, "namespace");
+	if (get_string(c, v, "namespace", path, &ns) == 1) {
+		char list[300];
+		if (!namespace_known(m, ns, list, sizeof list)) {
+			path_key(p, sizeof p, path, "namespace");
+			errf(c, p, "expected the namespace of a service (%s), "
+				   "found \"%s\", which no service is in",
+			     list, ns);
+			return;
+		}
+	} else if (nv) {
+		return;
+	}
+	uint8_t *sel = zalloc(c, m->nservices, 1);
+	if (!sel)
+		return;
+	json_t *s = json_object_get(v, "selector");
+	if (!s) {
+		for (uint32_t i = 0; i < m->nservices; i++)
+			sel[i] = !ns || (m->services[i].ns && strcmp(m->services[i].ns, ns) == 0);
+	} else {
+		path_key(p, sizeof p, path, "selector");
+		int list = json_is_array(s);
+		if (!(json_is_string(s) || (list && json_array_size(s)))) {
+			expected(c, p, "a service's name, or a non-empty list of "
+				       "them, like \"catalog\" or [\"catalog\", "
+				       "\"reviews\"]",
+				 s);
+			free(sel);
+			return;
+		}
+		size_t n = list ? json_array_size(s) : 1;
+		for (size_t i = 0; i < n; i++) {
+			json_t *x = list ? json_array_get(s, i) : s;
+			if (list)
+				path_idx(q, sizeof q, p, i);
+			else
+				snprintf(q, sizeof q, "%s", p);
+			int si = json_is_string(x) ? service_index(m, json_string_value(x)) : -1;
+			if (!json_is_string(x)) {
+				expected(c, q, "the name of a service in \"services\"", x);
+				continue;
+			}
+			if (si < 0) {
+				const char *near = near_service(m, json_string_value(x));
+				char hint[120] = "";
+				if (near)
+					snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", near);
+				errf(c, q, "expected the name of a service in \"services\", "
+					   "found \"%s\", which is not defined%s",
+				     json_string_value(x), hint);
+				continue;
+			}
+			const char *sns = m->services[si].ns;
+			if (ns && sns && strcmp(sns, ns) != 0) {
+				errf(c, q, "expected a service in the policy's namespace "
+					   "\"%s\" (Istio's selector picks workloads of "
+					   "the policy's own namespace), found \"%s\", which "
+					   "is in \"%s\"",
+				     ns, json_string_value(x), sns);
+				continue;
+			}
+			sel[si] = 1;
+		}
+	}
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->nservices; i++)
+		n += sel[i];
+	pol->services = zalloc(c, n, sizeof *pol->services);
+	if (pol->services)
+		for (uint32_t i = 0; i < m->nservices; i++)
+			if (sel[i])
+				pol->services[pol->nservices++] = i;
+	free(sel);
+}
+
+static void parse_authz_policy(ctx *c, const json_t *v, const char *path,
+			       authz_policy *pol)
+{
+	static const char *const keys[] = {"name", "description", "action",
+					   "selector", "namespace", "rules", NULL};
+	char p[PATH];
+	pol->action = AUTHZ_ALLOW;
+	if (!json_is_object(v)) {
+		expected(c, path, "a policy object, like {\"name\": \"deny-admin\", "
+				  "\"selector\": \"catalog\", \"action\": \"DENY\", "
+				  "\"rules\": [...]}",
+			 v);
+		return;
+	}
+	check_authz_keys(c, v, path, keys);
+	const char *s;
+	int r = get_string(c, v, "name", path, &s);
+	if (r == 1)
+		pol->name = dup(c, s);
+	else if (r == 0) {
+		path_key(p, sizeof p, path, "name");
+		errf(c, p, "expected the policy's name (as its metadata.name in "
+			   "Istio), found nothing");
+	}
+	json_t *d = json_object_get(v, "description");
+	if (d && !json_is_string(d)) {
+		path_key(p, sizeof p, path, "description");
+		expected(c, p, "a string", d);
+	}
+	/* Istio's default action is ALLOW. */
+	if (get_string(c, v, "action", path, &s) == 1) {
+		path_key(p, sizeof p, path, "action");
+		if (strcmp(s, "ALLOW") == 0)
+			pol->action = AUTHZ_ALLOW;
+		else if (strcmp(s, "DENY") == 0)
+			pol->action = AUTHZ_DENY;
+		else if (strcmp(s, "CUSTOM") == 0 || strcmp(s, "AUDIT") == 0)
+			errf(c, p, "expected \"ALLOW\" or \"DENY\", found \"%s\": "
+				   "Istio's %s action is not modelled",
+			     s, s);
+		else if (strcasecmp(s, "ALLOW") == 0 || strcasecmp(s, "DENY") == 0)
+			errf(c, p, "expected \"ALLOW\" or \"DENY\" (upper case, as "
+				   "Istio writes them), found \"%s\" (did you mean "
+				   "\"%s\"?)",
+			     s, strcasecmp(s, "DENY") == 0 ? "DENY" : "ALLOW");
+		else
+			expected(c, p, "\"ALLOW\" or \"DENY\"", json_object_get(v, "action"));
+	}
+	parse_authz_selector(c, v, path, pol);
+	json_t *rules = json_object_get(v, "rules");
+	if (!rules)
+		return;
+	path_key(p, sizeof p, path, "rules");
+	if (!json_is_array(rules)) {
+		expected(c, p, "a list of rules (none: the policy matches nothing; "
+			       "[{}]: it matches every request)",
+			 rules);
+		return;
+	}
+	size_t n = json_array_size(rules);
+	if (!n)
+		return;
+	pol->rules = zalloc(c, n, sizeof *pol->rules);
+	if (!pol->rules)
+		return;
+	pol->nrules = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		char q[PATH];
+		path_idx(q, sizeof q, p, i);
+		parse_authz_rule(c, json_array_get(rules, i), q, &pol->rules[i]);
+	}
+}
+
+/* "authorization": a list of Istio AuthorizationPolicies. Then each
+ * service gets the sets of DENY and ALLOW policies that select it. */
+static void parse_authorization(ctx *c, const json_t *v)
+{
+	model *m = c->m;
+	if (!json_is_array(v)) {
+		expected(c, "authorization", "a list of authorization policies, "
+					     "like [{\"name\": \"deny-admin\", "
+					     "\"selector\": \"catalog\", \"action\": "
+					     "\"DENY\", \"rules\": [...]}]",
+			 v);
+		return;
+	}
+	size_t n = json_array_size(v);
+	if (!n || !m->services)
+		return;
+	m->authz = zalloc(c, n, sizeof *m->authz);
+	if (!m->authz)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char p[PATH];
+		path_idx(p, sizeof p, "authorization", i);
+		authz_policy *pol = &m->authz[m->nauthz++];
+		parse_authz_policy(c, json_array_get(v, i), p, pol);
+		for (uint32_t j = 0; j + 1 < m->nauthz && pol->name; j++)
+			if (m->authz[j].name && strcmp(m->authz[j].name, pol->name) == 0) {
+				char q[PATH];
+				path_key(q, sizeof q, p, "name");
+				errf(c, q, "expected a unique policy name, found \"%s\" "
+					   "again (authorization[%u] has it)",
+				     pol->name, j);
+				break;
+			}
+	}
+	for (uint32_t s = 0; s < m->nservices && !c->oom; s++) {
+		authz_set *set = &m->services[s].authz;
+		uint32_t nd = 0, na = 0;
+		for (uint32_t i = 0; i < m->nauthz; i++)
+			for (uint32_t k = 0; k < m->authz[i].nservices; k++)
+				if (m->authz[i].services[k] == s) {
+					nd += m->authz[i].action == AUTHZ_DENY;
+					na += m->authz[i].action != AUTHZ_DENY;
+				}
+		if (!nd && !na)
+			continue;
+		set->deny = nd ? zalloc(c, nd, sizeof *set->deny) : NULL;
+		set->allow = na ? zalloc(c, na, sizeof *set->allow) : NULL;
+		if ((nd && !set->deny) || (na && !set->allow))
+			return;
+		for (uint32_t i = 0; i < m->nauthz; i++)
+			for (uint32_t k = 0; k < m->authz[i].nservices; k++)
+				if (m->authz[i].services[k] == s) {
+					if (m->authz[i].action == AUTHZ_DENY)
+						set->deny[set->ndeny++] = i;
+					else
+						set->allow[set->nallow++] = i;
+				}
+	}
+}
+
 /* ---- faults ---- */
 
 static const char *const fk_delay[] = {"target", "source", "percent",
@@ -3291,6 +3962,7 @@ static const struct {
 	{"retry_amplification", METRIC_RETRY_AMPLIFICATION},
 	{"recovers_within", METRIC_RECOVERS_WITHIN},
 	{"metastable", METRIC_METASTABLE},
+	{"denied", METRIC_DENIED},
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 
@@ -3539,7 +4211,7 @@ static void parse_model(ctx *c, const json_t *root)
 		"$schema", "name",    "description", "seed",     "duration",
 		"drain",   "network", "sidecar",     "services", "load",
 		"expect",  "defaults", "mesh",       "faults",   "rollout",
-		NULL};
+		"authorization", NULL};
 	model *m = c->m;
 	if (!json_is_object(root)) {
 		expected(c, "(top level)", "a scenario object", root);
@@ -3651,6 +4323,10 @@ static void parse_model(ctx *c, const json_t *root)
 	json_t *mesh = json_object_get(root, "mesh");
 	if (mesh)
 		parse_mesh(c, mesh);
+	/* After the services, whose names and namespaces policies select. */
+	json_t *authz = json_object_get(root, "authorization");
+	if (authz && !c->oom)
+		parse_authorization(c, authz);
 
 	json_t *load = json_object_get(root, "load");
 	if (!load) {

@@ -1,12 +1,14 @@
 /*
  * sim_rollout.h - the simulator's host for the rollout controller.
  *
- * The controller (agents/rollout.h) is host-independent; this gives it
- * what it needs in virtual time: timers on the event heap, per-version
- * measurements read from the recorder, and routes applied by rewriting the
- * split weights (and mirror percentage) of the rules the sidecars read.
- * The scenario's model stays read-only: the sidecars read a copy of it
- * whose rollout service has its own rules.
+ * The controller (agents/rollout.h) is host-independent, and so is most
+ * of hosting it (agents/rollout_host.h, shared with live mode):
+ * per-version measurements read from the recorder, routes applied by
+ * rewriting the split weights (and mirror percentage) of the rules the
+ * sidecars read, the blast radius. What is the simulator's own is here:
+ * the controller's timers on the event heap, in virtual time. The
+ * scenario's model stays read-only: the sidecars read a copy of it whose
+ * rollout service has its own rules.
  */
 #ifndef SIM_ROLLOUT_H
 #define SIM_ROLLOUT_H

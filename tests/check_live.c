@@ -280,6 +280,58 @@ START_TEST(test_client_timeout_cancels)
 }
 END_TEST
 
+static const char authz[] =
+	"{ \"name\": \"authz\", \"seed\": 13, \"duration\": \"1s\", \"drain\": \"300ms\","
+	"  \"services\": {"
+	"    \"front\": { \"replicas\": 1, \"concurrency\": 16,"
+	"      \"script\": [ { \"call\": { \"service\": \"back\", \"path\": \"/items\" } } ] },"
+	"    \"back\": { \"replicas\": 2, \"concurrency\": 16, \"latency\": \"1ms\" } },"
+	"  \"authorization\": ["
+	"    { \"name\": \"no-admin\", \"selector\": \"back\", \"action\": \"DENY\","
+	"      \"rules\": [ { \"to\": [ { \"operation\": { \"paths\": [\"/admin/*\"] } } ] } ] },"
+	"    { \"name\": \"front-only\", \"selector\": \"back\","
+	"      \"rules\": [ { \"from\": [ { \"source\": { \"principals\": [\"cluster.local/ns/default/sa/front\","
+	"                                                   \"cluster.local/ns/ops/sa/*\"] } } ] } ] } ],"
+	"  \"load\": ["
+	"    { \"name\": \"users\", \"to\": \"front\", \"rps\": 100, \"timeout\": \"1s\" },"
+	"    { \"name\": \"admin\", \"to\": \"back\", \"path\": \"/admin/x\", \"rps\": 50,"
+	"      \"timeout\": \"1s\", \"principal\": \"cluster.local/ns/ops/sa/console\" },"
+	"    { \"name\": \"direct\", \"to\": \"back\", \"path\": \"/items\", \"rps\": 50,"
+	"      \"timeout\": \"1s\" } ] }";
+
+START_TEST(test_authz_denied_over_http)
+{
+	mini x;
+	mini_new(&x, authz);
+	mini_run(&x);
+	check_accounting(&x);
+	const rec_stats *users = &x.r->clients[0], *admin = &x.r->clients[1];
+	const rec_stats *direct = &x.r->clients[2];
+	/* The callee's sidecar answers a real 403 (x-meshsim-flags: RBAC):
+	 * the DENY policy on a path, for a caller whose principal the ALLOW
+	 * policy lists; and no ALLOW match for a client with no identity. */
+	ck_assert_uint_gt(admin->issued, 0);
+	ck_assert_uint_eq(admin->outcomes[MESH_DENIED], admin->issued);
+	ck_assert_uint_eq(admin->by_status[403], admin->issued);
+	ck_assert_uint_gt(direct->issued, 0);
+	ck_assert_uint_eq(direct->outcomes[MESH_DENIED], direct->issued);
+	/* front's calls carry its name in x-meshsim-source, and so its
+	 * identity: allowed. */
+	ck_assert_uint_gt(users->issued, 0);
+	ck_assert_uint_eq(users->outcomes[MESH_OK], users->issued);
+	const uint64_t *v = &x.r->authz_service[1 * AUTHZ_VERDICT_COUNT];
+	ck_assert_uint_eq(v[AUTHZ_DENIED], admin->issued);
+	ck_assert_uint_eq(v[AUTHZ_DENIED_NO_ALLOW], direct->issued);
+	ck_assert_uint_eq(v[AUTHZ_ALLOWED], users->issued);
+	ck_assert_uint_eq(x.r->authz_policy[0], admin->issued);
+	/* The denied requests never reached back's apps. */
+	uint64_t arrived = x.r->services[1].inst[0].arrived + x.r->services[1].inst[1].arrived;
+	ck_assert_uint_eq(arrived, users->issued);
+	check_no_leaks(&x);
+	mini_done(&x);
+}
+END_TEST
+
 Suite *live_suite(void)
 {
 	Suite *s = suite_create("live");
@@ -289,6 +341,7 @@ Suite *live_suite(void)
 	tcase_add_test(tc, test_retry_over_http);
 	tcase_add_test(tc, test_abort_fault);
 	tcase_add_test(tc, test_client_timeout_cancels);
+	tcase_add_test(tc, test_authz_denied_over_http);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -36,6 +36,23 @@ static const char *const SCENARIO =
 	"              \"services\": { \"back\": { \"p50\": \"<= 20ms\" } },"
 	"              \"clients\": { \"web\": { \"requests\": \">= 10\" } } } }";
 
+/* The same with a canary rollout of "back" (v2 against v1): the callers'
+ * sidecars record its calls per version, in 2-second steps (the judge's). */
+static const char *const ROLLOUT_SCENARIO =
+	"{ \"name\": \"recjson-rollout\", \"seed\": 3, \"duration\": \"30s\", \"drain\": \"1s\","
+	"  \"services\": {"
+	"    \"front\": { \"replicas\": 2, \"concurrency\": 4,"
+	"                 \"script\": [ { \"work\": \"1ms\" }, { \"call\": \"back\" } ] },"
+	"    \"back\": { \"concurrency\": 4, \"latency\": \"2ms\","
+	"                \"versions\": { \"v1\": { \"replicas\": 2 }, \"v2\": { \"replicas\": 1 } } } },"
+	"  \"load\": [ { \"name\": \"web\", \"to\": \"front\", \"rps\": 100 } ],"
+	"  \"rollout\": { \"service\": \"back\", \"stable\": \"v1\", \"canary\": \"v2\","
+	"               \"start\": \"10s\", \"slo_latency\": \"20ms\","
+	"               \"analysis\": { \"interval\": \"10s\", \"threshold\": 2, \"stepWeight\": 20,"
+	"                             \"metrics\": [ { \"name\": \"request-success-rate\","
+	"                                            \"thresholdRange\": { \"min\": 90 }, \"interval\": \"10s\" } ],"
+	"                             \"judge\": { \"step\": \"2s\", \"metrics\": [ { \"name\": \"request-duration\" } ] } } } }";
+
 #define END (30 * MESH_S)
 #define NPARTS 3
 
@@ -44,7 +61,7 @@ static const char *const SCENARIO =
 enum ev_kind {
 	E_CLIENT_ISSUED, E_CLIENT_DONE, E_ROUTE_ISSUED, E_ATTEMPT, E_RETRY,
 	E_OVERFLOW, E_PER_TRY, E_ROUTE_TIMEOUT, E_ROUTE_DONE, E_EJECT, E_EDGE,
-	E_FAULT, E_INST,
+	E_FAULT, E_INST, E_VERSION,
 };
 
 typedef struct ev {
@@ -56,7 +73,7 @@ typedef struct ev {
 	mesh_time start;     /* intended or start time of a done */
 	int o;               /* outcome, or ejection delta, or edge ok */
 	unsigned status;
-	/* E_INST */
+	/* E_INST; E_VERSION: mirrored in crash */
 	int queue_full, waited, crash;
 	mesh_time wait;
 	uint64_t qlen;
@@ -329,6 +346,10 @@ static void apply(rec *r, const ev *e)
 		x->crashes += (uint64_t)e->crash;
 		break;
 	}
+	case E_VERSION:
+		rec_version_done(r, e->a, e->b, e->start, e->t, (enum mesh_outcome)e->o,
+				 e->status, e->crash);
+		break;
 	}
 }
 
@@ -654,6 +675,178 @@ START_TEST(test_ejected_upper_bound_when_truncated)
 }
 END_TEST
 
+/* ---- (2b) the rollout's per-version series ---- */
+
+/* Calls to the rollout's service ending per version, spread over the
+ * parts (the callers' sidecars, 1 and 2) as live mode spreads them;
+ * mirrored copies too. */
+static void make_version_workload(workload *w, const model *m, uint64_t seed)
+{
+	memset(w, 0, sizeof *w);
+	rng g;
+	rng_seed(&g, seed);
+	uint32_t svc = m->rollout->service;
+	uint32_t nv = m->services[svc].nversions;
+	mesh_time t = 0;
+	for (;;) {
+		t += (mesh_time)(-log(rng_uniform_pos(&g)) * 2e6);
+		if (t >= END)
+			break;
+		mesh_time lat = draw_latency(&g);
+		unsigned status;
+		enum mesh_outcome o = draw_outcome(&g, &status);
+		if (o == MESH_REJECTED)
+			lat = lat % 1000;
+		if (t + lat >= END)
+			continue; /* still in flight at the end */
+		ev *e = add(w, E_VERSION, t + lat, 1 + (int)rng_below(&g, 2));
+		e->a = svc;
+		e->b = (uint32_t)rng_below(&g, nv);
+		e->start = t;
+		e->o = o;
+		e->status = status;
+		e->crash = rng_uniform(&g) < 0.05; /* a mirrored copy */
+		/* A call of another service: no per-version record. */
+		if (rng_uniform(&g) < 0.1) {
+			e = add(w, E_VERSION, t + lat, (int)rng_below(&g, NPARTS));
+			e->a = svc ? 0 : 1;
+			e->start = t;
+			e->o = MESH_OK;
+			e->status = 200;
+		}
+	}
+	qsort(w->e, w->n, sizeof *w->e, cmp_ev);
+}
+
+static void assert_same_vs(const rec *got, const rec *want, uint32_t first)
+{
+	ck_assert_uint_eq(got->vs_nversions, want->vs_nversions);
+	for (uint32_t v = 0; v < want->vs_nversions; v++) {
+		const rec_vseries *g = &got->vs[v], *x = &want->vs[v];
+		ck_assert_uint_eq(g->calls, x->calls);
+		ck_assert_uint_eq(g->failed, x->failed);
+		ck_assert_uint_eq(g->slow, x->slow);
+		ck_assert_uint_eq(g->nrows, x->nrows);
+		for (uint32_t k = 0; k < x->nrows; k++) {
+			rec_vrow zero = {0};
+			const rec_vrow *wr = k < first ? &zero : &x->rows[k];
+			ck_assert_msg(memcmp(&g->rows[k], wr, sizeof *wr) == 0,
+				      "version %u, step %u differs: done %u/%u p99 %llu/%llu",
+				      v, k, g->rows[k].done, wr->done,
+				      (unsigned long long)g->rows[k].p99,
+				      (unsigned long long)wr->p99);
+		}
+	}
+}
+
+/* Split over three processes, merged from their snapshots: the very rows
+ * (counts, Istio buckets, each step's p50 and p99) and totals of one
+ * recorder that saw everything, and so the same report, rollout section
+ * and all. */
+START_TEST(test_versions_split_merge)
+{
+	model *m = tu_load(ROLLOUT_SCENARIO);
+	ck_assert_uint_eq(rec_rollout_step(m->rollout), 2 * MESH_S);
+	workload w;
+	make_version_workload(&w, m, 4242);
+	ck_assert_uint_gt(w.n, 10000);
+	rec *a = rec_new(m), *parts[NPARTS];
+	ck_assert_ptr_nonnull(a);
+	for (int p = 0; p < NPARTS; p++)
+		parts[p] = new_kept(m);
+	record(m, &w, a, parts);
+	ck_assert_uint_gt(a->vs[1].calls, 1000);
+	ck_assert_uint_gt(a->vs[1].failed, 0);
+	ck_assert_uint_gt(a->vs[1].slow, 0);
+	/* Part 1 stays open: its last step is still collecting. */
+	rec_finish(parts[0], END);
+	rec_finish(parts[2], END);
+	ck_assert_uint_gt(parts[1]->vs[0].h.count, 0);
+	json_t *snap[NPARTS];
+	rec *c = rec_new(m);
+	for (int p = 0; p < NPARTS; p++) {
+		snap[p] = rec_snapshot(parts[p], END);
+		ck_assert_ptr_nonnull(snap[p]);
+		/* Through text, as between processes. */
+		char *text = dump(snap[p]);
+		json_t *back = json_loads(text, 0, NULL);
+		ck_assert_ptr_nonnull(back);
+		merge_ok(c, back);
+		json_decref(back);
+		free(text);
+	}
+	assert_same_vs(c, a, 0);
+	char *want = report_of(m, a), *got = report_of(m, c);
+	ck_assert_ptr_nonnull(strstr(want, "\"rollout\""));
+	assert_same_text("report of the merged recorder (per version)", got, want);
+	/* The merged recorder's own snapshot is each part's, added up: a
+	 * second merge of it gives the same rows again. */
+	json_t *sc = rec_snapshot(c, 0);
+	rec *d = rec_new(m);
+	merge_ok(d, sc);
+	assert_same_vs(d, a, 0);
+	free(want);
+	free(got);
+	json_decref(sc);
+	for (int p = 0; p < NPARTS; p++)
+		json_decref(snap[p]);
+	rec_free(d);
+	rec_free(c);
+	for (int p = 0; p < NPARTS; p++)
+		rec_free(parts[p]);
+	rec_free(a);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
+/* What a live analysis reads (GET /versions?from=): from a step on, the
+ * same rows as the whole recorder, nothing before; the totals whole; and
+ * nothing else of the recorder touched. */
+START_TEST(test_versions_from_a_step)
+{
+	model *m = tu_load(ROLLOUT_SCENARIO);
+	workload w;
+	make_version_workload(&w, m, 77);
+	rec *a = rec_new(m), *parts[NPARTS];
+	for (int p = 0; p < NPARTS; p++)
+		parts[p] = new_kept(m);
+	record(m, &w, a, parts);
+	/* From 13s: the step holding it (12s to 14s, step 6) on. */
+	rec *c = rec_new(m);
+	rec_keep_seconds(c);
+	for (int p = 0; p < NPARTS; p++) {
+		json_t *v = rec_versions_json(parts[p], 13 * MESH_S);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(json_integer_value(json_object_get(v, "first")), 6);
+		char err[512] = "";
+		ck_assert_msg(rec_merge_versions_json(c, v, err, sizeof err) == 0, "%s", err);
+		json_decref(v);
+	}
+	rec_finish(a, END);
+	assert_same_vs(c, a, 6);
+	ck_assert_uint_eq(c->overall.issued, 0);
+	ck_assert_uint_eq(c->overall_series.nrows, 0);
+	/* A scenario without a rollout has none: null, and null merges into
+	 * nothing. */
+	model *plain = tu_load(SCENARIO);
+	rec *q = new_kept(plain);
+	json_t *nv = rec_versions_json(q, 0);
+	ck_assert(json_is_null(nv));
+	char err[512] = "";
+	ck_assert_int_eq(rec_merge_versions_json(q, nv, err, sizeof err), 0);
+	json_decref(nv);
+	rec_free(q);
+	model_free(plain);
+	rec_free(c);
+	for (int p = 0; p < NPARTS; p++)
+		rec_free(parts[p]);
+	rec_free(a);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
 /* ---- (3) malformed snapshots: the error names the path ---- */
 
 /* A fresh copy of snapshot s with `edit` applied, merged into dst: must
@@ -909,6 +1102,84 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
+static void v_service(json_t *j) { json_object_set_new(path_get(j, "versions"), "service", json_string("front")); }
+static void v_step(json_t *j) { json_object_set_new(path_get(j, "versions"), "step", json_integer(1000000000)); }
+static void v_names(json_t *j) { json_array_set_new(path_get(j, "versions.names"), 1, json_string("v3")); }
+static void v_non5xx(json_t *j)
+{
+	json_t *d = path_get(j, "versions.versions.1.done");
+	json_array_set_new(path_get(j, "versions.versions.1.non5xx"), 7,
+			   json_integer(json_integer_value(json_array_get(d, 7)) + 1));
+}
+static void v_istio(json_t *j)
+{
+	/* One more in an Istio bucket than the step's histogram holds. */
+	json_t *b = path_get(j, "versions.versions.0.istio.7.0");
+	json_array_set_new(b, 1, json_integer(json_integer_value(json_array_get(b, 1)) + 1));
+}
+static void v_istio_range(json_t *j)
+{
+	json_array_set_new(path_get(j, "versions.versions.0.istio.7.0"), 0, json_integer(20));
+}
+static void v_totals(json_t *j)
+{
+	json_object_set_new(path_get(j, "versions.versions.1.totals"), "calls", json_integer(3));
+}
+static void v_short(json_t *j) { json_array_remove(path_get(j, "versions.versions.0.slow"), 0); }
+static void v_missing(json_t *j) { json_object_del(j, "versions"); }
+static void v_v1(json_t *j) { json_object_set_new(j, "version", json_integer(1)); }
+
+/* A bad per-version part of a snapshot is refused with its path, and
+ * changes nothing; so is one in a /versions document. */
+START_TEST(test_malformed_versions)
+{
+	model *m = tu_load(ROLLOUT_SCENARIO);
+	workload w;
+	make_version_workload(&w, m, 5);
+	rec *a = new_kept(m);
+	record(m, &w, a, NULL);
+	json_t *s = rec_snapshot(a, END);
+	rec *dst = rec_new(m);
+	merge_ok(dst, s);
+	char *before = report_of(m, dst);
+	expect_error(dst, s, v_service, "versions.service: \"front\" here but \"back\"", before);
+	expect_error(dst, s, v_step, "versions.step: a step of 1000000000ns", before);
+	expect_error(dst, s, v_names, "versions.names[1]: \"v3\" here but \"v2\"", before);
+	expect_error(dst, s, v_non5xx, "versions.versions[1][7]: step counts that cannot be", before);
+	expect_error(dst, s, v_istio, "versions.versions[0].latency[7]:", before);
+	expect_error(dst, s, v_istio_range, "versions.versions[0].istio[7][0]: expected a bucket", before);
+	expect_error(dst, s, v_totals, "versions.versions[1].totals", before);
+	expect_error(dst, s, v_short, "versions.versions[0].slow: expected", before);
+	expect_error(dst, s, v_missing, "versions: missing", before);
+	expect_error(dst, s, v_v1, "version: version 1; this meshsim reads version 2", before);
+	/* The same checks for a /versions document alone. */
+	json_t *v = json_deep_copy(json_object_get(s, "versions"));
+	json_object_set_new(v, "first", json_string("soon"));
+	char err[512] = "";
+	ck_assert_int_eq(rec_merge_versions_json(dst, v, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "versions.first: expected a count") != NULL, "%s", err);
+	char *after = report_of(m, dst);
+	assert_same_text("recorder after a failed merge of /versions", after, before);
+	free(after);
+	json_decref(v);
+	/* A rollout's series into a recorder of a scenario without one. */
+	model *plain = tu_load(SCENARIO);
+	rec *q = rec_new(plain);
+	ck_assert_int_eq(rec_merge_versions_json(q, json_object_get(s, "versions"), err,
+						 sizeof err), -1);
+	ck_assert_msg(strstr(err, "expected null: this run's scenario has no rollout") != NULL,
+		      "%s", err);
+	rec_free(q);
+	model_free(plain);
+	free(before);
+	json_decref(s);
+	rec_free(dst);
+	rec_free(a);
+	workload_free(&w);
+	model_free(m);
+}
+END_TEST
+
 START_TEST(test_prometheus)
 {
 	model *m = tu_load(SCENARIO);
@@ -1071,6 +1342,9 @@ Suite *rec_json_suite(void)
 	tcase_add_test(t, test_live_at_end_rule);
 	tcase_add_test(t, test_ejected_upper_bound_when_truncated);
 	tcase_add_test(t, test_malformed_snapshots);
+	tcase_add_test(t, test_versions_split_merge);
+	tcase_add_test(t, test_versions_from_a_step);
+	tcase_add_test(t, test_malformed_versions);
 	tcase_add_test(t, test_prometheus);
 	suite_add_tcase(s, t);
 	return s;

@@ -22,5 +22,6 @@ Suite *fault_kinds_suite(void);
 Suite *judge_suite(void);
 Suite *rollout_suite(void);
 Suite *tls_ca_suite(void);
+Suite *authz_suite(void);
 
 #endif
