@@ -36,10 +36,10 @@ JANSSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson)
 JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
-# Live mode: libevent for sockets and timers, http-parser (no .pc file in
-# Debian) for HTTP/1.1 framing.
-EVENT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent)
-EVENT_LIBS = $(shell $(PKG_CONFIG) --libs libevent) -lhttp_parser
+# Live mode: libevent for sockets and timers (libevent_openssl for TLS
+# over them), http-parser (no .pc file in Debian) for HTTP/1.1 framing.
+EVENT_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent libevent_openssl)
+EVENT_LIBS = $(shell $(PKG_CONFIG) --libs libevent libevent_openssl) -lhttp_parser
 # mTLS: OpenSSL (libssl, libcrypto) for the built-in CA and TLS.
 OPENSSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libssl libcrypto)
 OPENSSL_LIBS = $(shell $(PKG_CONFIG) --libs libssl libcrypto)
@@ -72,6 +72,7 @@ BENCH := $(BUILD)/bench_sim
 BENCH_PROXY := $(BUILD)/bench_proxy
 BENCH_HTTP := $(BUILD)/bench_http
 TLS_CA_TOOL := $(BUILD)/tls_ca_tool
+TLS_SERVER_TOOL := $(BUILD)/tls_server_tool
 
 .PHONY: all run test bench lint clean deps deps-run deps-test regen-golden
 all: deps $(MESHSIM)
@@ -103,7 +104,7 @@ $(BENCH): $(BENCH_OBJ) $(BUILD)/libmeshsim.a
 	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
 
 $(BENCH_HTTP): $(BUILD)/tests/bench_http.o $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
 
 $(BENCH_PROXY): $(BUILD)/tests/bench_proxy.o $(BUILD)/libmeshsim.a
 	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
@@ -112,6 +113,11 @@ $(BENCH_PROXY): $(BUILD)/tests/bench_proxy.o $(BUILD)/libmeshsim.a
 # tests/tls_ca_test.sh to check with the openssl command.
 $(TLS_CA_TOOL): $(BUILD)/tests/tls_ca_tool.o $(BUILD)/libmeshsim.a
 	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(OPENSSL_LIBS) -lm
+
+# A STRICT mTLS server (live_http) for tests/tls_interop_test.sh to reach
+# with openssl s_client and curl.
+$(TLS_SERVER_TOOL): $(BUILD)/tests/tls_server_tool.o $(BUILD)/libmeshsim.a
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
 
 # `make run` runs the quickstart; its exit status is the objectives' verdict.
 run: deps-run
@@ -129,6 +135,7 @@ test: deps-test
 	MESHSIM=$(MESHSIM) sh tests/rollout_test.sh
 	MESHSIM=$(MESHSIM) sh tests/live_rollout_test.sh
 	@$(MAKE) --no-print-directory $(TLS_CA_TOOL) && TLS_CA_TOOL=$(TLS_CA_TOOL) sh tests/tls_ca_test.sh
+	@$(MAKE) --no-print-directory $(TLS_SERVER_TOOL) && TLS_SERVER_TOOL=$(TLS_SERVER_TOOL) sh tests/tls_interop_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps

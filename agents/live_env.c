@@ -1128,7 +1128,7 @@ static void client_on_error(void *arg, lh_cx *x, int err)
 		return;
 	uint32_t ci = c->self;
 	c->cx = NULL;
-	if (err == LH_ERR_CONNECT)
+	if (lh_err_is_connect(err))
 		h->st.upstream_connect_fail++;
 	else
 		h->st.upstream_reset++;
@@ -1139,7 +1139,7 @@ static void client_on_error(void *arg, lh_cx *x, int err)
 		 * cut before the answer is UR; the sidecar makes a 503 of it. */
 		mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = c->route,
 			      .from = c->to,
-			      .flags = err == LH_ERR_CONNECT ? MESH_RF_UF : MESH_RF_UR,
+			      .flags = lh_err_is_connect(err) ? MESH_RF_UF : MESH_RF_UR,
 			      .tag = c->tag};
 		mesh_agent *a = c->agent;
 		client_free(h, c, ci);

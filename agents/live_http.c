@@ -34,11 +34,23 @@
  * own caller before returning: work that would (parsing the next
  * pipelined request, an error found while starting a request) is handed
  * to the event loop.
+ *
+ * TLS: a TLS connection is the same code over a bufferevent_openssl
+ * instead of a socket bufferevent (libevent_openssl, with the socket as
+ * OpenSSL's BIO). What differs is gathered in the "TLS" section: each
+ * connection's state (lh_tlsc, reached from its SSL through an ex_data
+ * slot of ours), the verify callback that classifies what is wrong with a
+ * peer's certificate and checks its SPIFFE ID, the first-byte sniffing of
+ * PERMISSIVE servers, and the pool's session tickets. lh_read_more, which
+ * reads the socket behind libevent's back, is for plaintext only: OpenSSL
+ * must see every byte (libevent's OpenSSL reader takes up to two records,
+ * 32 KB, per readiness event, against 4 KB for a socket's).
  */
 #include "live_http.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +64,18 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 
 #include <http_parser.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "tls_ca.h"
 
 #define LH_HIGH ((size_t)LH_HIGH_MARK)
 #define LH_LOW ((size_t)LH_LOW_MARK)
@@ -83,6 +102,15 @@
  * a proxy moving large bodies then spends most of its time in syscalls and
  * callbacks. The backpressure marks stay well above it. */
 #define LH_IO_MAX (128 * 1024)
+/* TLS session tickets a pool keeps, newest used first. A full handshake
+ * brings two (OpenSSL's default SSL_CTX_set_num_tickets), so two
+ * connections opened at once after it can both resume. */
+#define LH_SESS_MAX 4
+/* The session ID context of our servers: OpenSSL refuses to resume a
+ * session on a server that verifies clients unless one is set. */
+#define LH_SID_CTX "meshsim-live-http"
+/* The first byte of a TLS connection: a handshake record (RFC 8446 5.1). */
+#define LH_TLS_HANDSHAKE 0x16
 /* Filler bodies reference one read-only block instead of building bytes. */
 #define LH_FILL (64u * 1024)
 /* Below this, copying filler is cheaper than a reference chain. */
@@ -817,6 +845,320 @@ static void pc_take(const lh_pc *pc, uint32_t i, struct evbuffer *in,
 	*pos = off + len;
 }
 
+/* ---- TLS (both sides) ---- */
+
+/* One connection's TLS state; zero for plaintext. */
+typedef struct lh_tlsc {
+	SSL *ssl;               /* the bufferevent's (it frees it) */
+	void *owner;            /* the lh_sconn or lh_cconn it is part of */
+	char *expect;           /* client: the SPIFFE ID the server must have */
+	char *peer_id;          /* the peer's SPIFFE ID, once connected */
+	int verr;               /* LH_ERR_TLS_*: what our check of the peer's
+				 * certificate found (0: nothing wrong) */
+	uint8_t client;
+	uint8_t done;           /* the handshake completed */
+	uint8_t counted;        /* client: counted in the pool's stats */
+} lh_tlsc;
+
+/* Our ex_data slot on SSL objects. Not the "app data" slot: a context may
+ * be shared with code that uses that one. One thread, so no lock. */
+static int lh_ex_idx = -1;
+
+static int tls_ex_idx(void)
+{
+	if (lh_ex_idx < 0)
+		lh_ex_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	return lh_ex_idx;
+}
+
+static lh_tlsc *tls_of(const SSL *ssl)
+{
+	return ssl && lh_ex_idx >= 0 ? SSL_get_ex_data(ssl, lh_ex_idx) : NULL;
+}
+
+static int tls_class_of_verdict(tls_ca_verdict v)
+{
+	switch (v) {
+	case TLS_CA_EXPIRED:
+		return LH_ERR_TLS_EXPIRED;
+	case TLS_CA_UNKNOWN_CA:
+		return LH_ERR_TLS_UNKNOWN_CA;
+	case TLS_CA_ID_MISMATCH:
+		return LH_ERR_TLS_IDENTITY;
+	default:
+		return LH_ERR_TLS_OTHER;
+	}
+}
+
+/* The class a TLS alert names (RFC 8446 6.2). OpenSSL sends
+ * certificate_expired for an expired certificate and unknown_ca for a
+ * chain it cannot complete, so those two cross the wire; a certificate not
+ * yet valid or with the wrong identity arrives as bad_certificate or
+ * handshake_failure, which say no more than "other". */
+static int tls_class_of_alert(int alert)
+{
+	switch (alert) {
+	case SSL_AD_CERTIFICATE_EXPIRED:
+		return LH_ERR_TLS_EXPIRED;
+	case SSL_AD_UNKNOWN_CA:
+		return LH_ERR_TLS_UNKNOWN_CA;
+	case SSL_AD_CERTIFICATE_REQUIRED:
+		return LH_ERR_TLS_NO_CERT;
+	default:
+		return LH_ERR_TLS_OTHER;
+	}
+}
+
+/* OpenSSL's verify callback, set on every SSL we make: the chain's
+ * verdict, then the SPIFFE ID of the leaf (present, and the expected one
+ * for a client, as Envoy's SAN matcher). It records the class of the first
+ * failure for the event callback to report. */
+static int tls_verify(int ok, X509_STORE_CTX *sx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(sx,
+		SSL_get_ex_data_X509_STORE_CTX_idx());
+	lh_tlsc *t = tls_of(ssl);
+	char id[TLS_CA_ID_MAX];
+
+	if (!t)
+		return 0;
+	if (!ok) {
+		if (!t->verr)
+			t->verr = tls_class_of_verdict(tls_ca_classify_x509_error(
+				X509_STORE_CTX_get_error(sx)));
+		return 0;
+	}
+	/* Called once per certificate, root first; the leaf comes last. */
+	if (X509_STORE_CTX_get_error_depth(sx) > 0)
+		return 1;
+	if (tls_ca_peer_id(X509_STORE_CTX_get_current_cert(sx), id,
+			   sizeof id) < 0 ||
+	    (t->expect && strcmp(id, t->expect) != 0)) {
+		t->verr = LH_ERR_TLS_IDENTITY;
+		/* OpenSSL sends handshake_failure for it. */
+		X509_STORE_CTX_set_error(sx, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	return 1;
+}
+
+static void tls_note(unsigned long e, int *alert, int *no_cert)
+{
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return;
+	int r = ERR_GET_REASON(e);
+	if (r == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+		*no_cert = 1;
+	else if (r > SSL_AD_REASON_OFFSET && r < SSL_AD_REASON_OFFSET + 256 &&
+		 !*alert)
+		*alert = tls_class_of_alert(r - SSL_AD_REASON_OFFSET);
+}
+
+/* Empty the OpenSSL errors of a connection (libevent keeps the first few
+ * in the bufferevent) and of the thread (STYLE rule 7), noting what they
+ * say: *alert, the class of an alert the peer sent (0: none); *no_cert,
+ * whether a client sent no certificate. Either pointer may be NULL. */
+static void tls_drain(struct bufferevent *bev, int *alert, int *no_cert)
+{
+	unsigned long e;
+	int a = 0, n = 0;
+
+	if (bev)
+		while ((e = bufferevent_get_openssl_error(bev)) != 0)
+			tls_note(e, &a, &n);
+	while ((e = ERR_get_error()) != 0)
+		tls_note(e, &a, &n);
+	if (alert)
+		*alert = a;
+	if (no_cert)
+		*no_cert = n;
+}
+
+/* What every SSL of ours gets, whatever its context says: TLS 1.3 only,
+ * the peer verified (a client's certificate required), our verify
+ * callback, t reachable from the SSL, and a clean EOF from a peer that
+ * closes TCP without close_notify. Returns 0, -1 on no memory. */
+static int tls_setup(SSL *ssl, lh_tlsc *t, int server)
+{
+	int idx = tls_ex_idx();
+	if (idx < 0 || !SSL_set_ex_data(ssl, idx, t) ||
+	    !SSL_set_min_proto_version(ssl, TLS1_3_VERSION))
+		return -1;
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_set_verify(ssl, SSL_VERIFY_PEER |
+		       (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), tls_verify);
+	if (server && !SSL_set_session_id_context(ssl,
+			(const unsigned char *)LH_SID_CTX, sizeof LH_SID_CTX - 1))
+		return -1;
+	t->ssl = ssl;
+	t->client = !server;
+	return 0;
+}
+
+/* A TLS bufferevent over the connected socket fd, handshaking in `state`.
+ * Ownership (STYLE rule 7): ssl belongs to the bufferevent from here on,
+ * even when this fails; so does fd, which is closed on failure. The
+ * bufferevent is made without a descriptor and given fd after, so that a
+ * failed constructor (which may or may not free the SSL, depending on the
+ * libevent release) cannot have closed fd too. */
+static struct bufferevent *tls_bev(struct event_base *base, evutil_socket_t fd,
+				   SSL *ssl, enum bufferevent_ssl_state state)
+{
+	struct bufferevent *bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		state, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!bev) {
+		evutil_closesocket(fd);
+		ERR_clear_error();
+		return NULL;
+	}
+	if (bufferevent_setfd(bev, fd) < 0) {
+		/* Whether the SSL's BIO has fd decides who closes it. */
+		BIO *b = SSL_get_wbio(ssl);
+		int given = b && BIO_get_fd(b, NULL) == (long)fd;
+		bufferevent_free(bev);
+		if (!given)
+			evutil_closesocket(fd);
+		ERR_clear_error();
+		return NULL;
+	}
+	/* A peer that closes TCP without close_notify is at EOF, not in
+	 * error (with SSL_OP_IGNORE_UNEXPECTED_EOF, see tls_setup). */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* Move into the input what OpenSSL already holds decrypted, up to the
+ * read-ahead mark; returns the bytes moved. OpenSSL reads a record (up to
+ * 16 KB) whole and keeps what a short SSL_read left of it. libevent 2.1's
+ * reader takes that rest in the same pass, except when a rate limit's
+ * bucket has run dry: it stops with the rest inside OpenSSL and then
+ * waits for the socket, which may have nothing more to say (the end of a
+ * body): a stall, found by the tls_rate_limit test. So after processing
+ * their input, our read callbacks take the rest themselves. It never
+ * touches the socket (SSL_read is asked for no more than SSL_pending),
+ * and the rate limit counted those bytes when the record came in, as
+ * libevent's own reader does. */
+static size_t tls_read_pending(struct bufferevent *bev, SSL *ssl)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(in), moved = 0;
+	int pend;
+
+	/* Unlike a socket bufferevent's, an OpenSSL one's input is not
+	 * frozen at the end (and must not be left so). */
+	while (have + moved < LH_READ_AHEAD && (pend = SSL_pending(ssl)) > 0) {
+		struct evbuffer_iovec v;
+		size_t want = LH_READ_AHEAD - have - moved;
+		if ((size_t)pend < want)
+			want = (size_t)pend;
+		if (evbuffer_reserve_space(in, (ev_ssize_t)want, &v, 1) < 1)
+			break;
+		if (v.iov_len > want)
+			v.iov_len = want;
+		int r = SSL_read(ssl, v.iov_base, (int)v.iov_len);
+		if (r <= 0) {
+			ERR_clear_error(); /* libevent's next read reports it */
+			break;
+		}
+		v.iov_len = (size_t)r;
+		evbuffer_commit_space(in, &v, 1);
+		moved += (size_t)r;
+	}
+	return moved;
+}
+
+/* Whether OpenSSL holds input bytes for a reader to take (see
+ * tls_read_pending). */
+static int tls_has_pending(const lh_tlsc *t)
+{
+	return t->ssl && t->done && SSL_pending(t->ssl) > 0;
+}
+
+/* Format the message into err, with the first OpenSSL error appended;
+ * empties the queue. */
+static void tls_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	char buf[256];
+	unsigned long e = ERR_peek_error();
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+		if (e) {
+			size_t n = strlen(err);
+			ERR_error_string_n(e, buf, sizeof buf);
+			snprintf(err + n, errlen - n, " (openssl: %s)", buf);
+		}
+	}
+	ERR_clear_error();
+}
+
+static int tls_new_session(SSL *ssl, SSL_SESSION *sess);
+
+SSL_CTX *lh_tls_ctx_new(X509 *leaf, EVP_PKEY *key, STACK_OF(X509) *chain,
+			X509_STORE *trust, int server, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = NULL;
+
+	if (!trust) {
+		tls_fail(err, errlen, "TLS context: a trust store is required "
+			 "(without roots no peer can be verified)");
+		return NULL;
+	}
+	if (!leaf != !key || (server && !leaf)) {
+		tls_fail(err, errlen, "TLS context: %s", server
+			 ? "a server needs a certificate and its key"
+			 : "a certificate and its key go together");
+		return NULL;
+	}
+	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION)) {
+		tls_fail(err, errlen, "TLS context: cannot create one");
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (leaf) {
+		char id[TLS_CA_ID_MAX];
+		if (tls_ca_peer_id(leaf, id, sizeof id) < 0)
+			snprintf(id, sizeof id, "(no SPIFFE ID)");
+		if (SSL_CTX_use_certificate(ctx, leaf) != 1 ||
+		    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			tls_fail(err, errlen, "TLS context: the certificate of %s "
+				 "and the key do not go together", id);
+			goto fail;
+		}
+		if (chain && sk_X509_num(chain) > 0 &&
+		    SSL_CTX_set1_chain(ctx, chain) != 1) {
+			tls_fail(err, errlen, "TLS context: cannot set the chain "
+				 "of %s", id);
+			goto fail;
+		}
+	}
+	SSL_CTX_set1_cert_store(ctx, trust);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+			   (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
+	if (server) {
+		if (!SSL_CTX_set_session_id_context(ctx,
+				(const unsigned char *)LH_SID_CTX,
+				sizeof LH_SID_CTX - 1)) {
+			tls_fail(err, errlen, "TLS context: out of memory");
+			goto fail;
+		}
+	} else {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+					       SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, tls_new_session);
+	}
+	ERR_clear_error();
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return NULL;
+}
+
 /* ---- servers ---- */
 
 enum { REQ_IDLE, REQ_BODY, REQ_DONE };
@@ -849,8 +1191,15 @@ struct lh_sconn {
 	uint8_t state;          /* ST_*: open, flushing to close, lingering */
 	uint8_t peer_eof;
 	uint8_t stalled;        /* parsing waits for the output to drain */
+	uint8_t rd_full;        /* reading is off: the input is full and
+				 * cannot be parsed yet (sc_read_gate) */
 	struct sockaddr_storage peer;
 	char peer_txt[INET6_ADDRSTRLEN];
+	/* Until bev exists: the socket, and (TLS modes) the event that
+	 * waits for its first byte. */
+	evutil_socket_t fd;
+	struct event *sniff;
+	lh_tlsc tls;
 };
 
 struct lh_server {
@@ -865,15 +1214,25 @@ struct lh_server {
 	uint16_t port;
 	int busy;
 	uint8_t freeing;
+	int tls_mode;           /* enum lh_tls_mode */
+	SSL_CTX *tls_ctx;       /* a reference of ours, for new connections */
+	lh_tls_stats tls;
 };
 
 static void sc_process(lh_sconn *c);
 
 static void sc_free(lh_sconn *c)
 {
-	bufferevent_free(c->bev);
-	evbuffer_free(c->chunk);
+	if (c->bev)
+		bufferevent_free(c->bev); /* and the SSL, and the socket */
+	else if (c->fd >= 0)
+		evutil_closesocket(c->fd);
+	if (c->sniff)
+		event_free(c->sniff);
+	if (c->chunk)
+		evbuffer_free(c->chunk);
 	pc_free(&c->pc);
+	free(c->tls.peer_id);
 	free(c);
 }
 
@@ -892,14 +1251,17 @@ static void sc_kill(lh_sconn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->bev)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->sniff)
+		event_del(c->sniff);
 	if (!c->busy)
 		sc_free(c);
 }
 
 static void sc_reset(lh_sconn *c)
 {
-	lh_linger0(bufferevent_getfd(c->bev));
+	lh_linger0(c->bev ? bufferevent_getfd(c->bev) : c->fd);
 	sc_kill(c);
 }
 
@@ -921,7 +1283,8 @@ static void sc_leave(lh_sconn *c)
 /* Parse what is already buffered, later, from the event loop. */
 static void sc_kick(lh_sconn *c)
 {
-	if (!c->dead && evbuffer_get_length(bufferevent_get_input(c->bev)))
+	if (!c->dead && (evbuffer_get_length(bufferevent_get_input(c->bev)) ||
+			 tls_has_pending(&c->tls)))
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
 				    BEV_TRIG_DEFER_CALLBACKS);
 }
@@ -933,6 +1296,12 @@ static void sc_flushed(lh_sconn *c)
 	if (c->peer_eof) {
 		sc_kill(c);
 		return;
+	}
+	/* TLS closes with close_notify first (RFC 8446 6.1), written
+	 * straight to the socket: nothing is left in the output to pass. */
+	if (c->tls.ssl) {
+		(void)SSL_shutdown(c->tls.ssl);
+		ERR_clear_error();
 	}
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	c->state = ST_LINGER;
@@ -1075,6 +1444,43 @@ static void sc_process(lh_sconn *c)
 	}
 }
 
+/* Reading is off while the input is at the read-ahead mark and cannot
+ * be parsed (a request waits behind the response in progress, or for
+ * the client to take its answers), on again once it can. Not only to
+ * bound memory, which the high watermark does: libevent 2.1.12 calls the
+ * read callback again on every pass of the loop while the input is at
+ * its high mark and reading is on (bufferevent_inbuf_wm_check), and a
+ * callback that takes nothing would spin. A close or a reset is seen
+ * once reading is on again. */
+static void sc_read_gate(lh_sconn *c)
+{
+	if (c->dead || c->state != ST_OPEN || c->peer_eof ||
+	    (c->live && c->x.rd_off))
+		return;
+	int full = evbuffer_get_length(bufferevent_get_input(c->bev)) >=
+		   LH_READ_AHEAD && !sc_can_parse(c);
+	if (full) {
+		/* Again too: lh_sx_read_enable may have turned it on. */
+		c->rd_full = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	} else if (c->rd_full) {
+		c->rd_full = 0;
+		bufferevent_enable(c->bev, EV_READ);
+	}
+}
+
+/* Parse what is buffered; for TLS, then what OpenSSL holds, while the
+ * parser takes it. */
+static void sc_pump(lh_sconn *c)
+{
+	sc_process(c);
+	while (!c->dead && c->state == ST_OPEN && tls_has_pending(&c->tls) &&
+	       sc_can_parse(c) && !(c->live && c->x.rd_off) &&
+	       tls_read_pending(c->bev, c->tls.ssl) > 0)
+		sc_process(c);
+	sc_read_gate(c);
+}
+
 static void sc_readcb(struct bufferevent *bev, void *arg)
 {
 	lh_sconn *c = arg;
@@ -1083,12 +1489,15 @@ static void sc_readcb(struct bufferevent *bev, void *arg)
 		if (c->state == ST_OPEN) {
 			/* A reset shows soon enough as EOF or a write
 			 * error; an aborted exchange is all it changes. */
-			if (!c->x.rd_off || !c->live)
+			if (!c->tls.ssl && (!c->x.rd_off || !c->live))
 				(void)lh_read_more(bev);
-			sc_process(c);
+			sc_pump(c);
 		} else {
 			struct evbuffer *in = bufferevent_get_input(bev);
-			evbuffer_drain(in, evbuffer_get_length(in));
+			do
+				evbuffer_drain(in, evbuffer_get_length(in));
+			while (tls_has_pending(&c->tls) &&
+			       tls_read_pending(bev, c->tls.ssl) > 0);
 		}
 	}
 	sc_leave(c);
@@ -1112,19 +1521,71 @@ static void sc_writecb(struct bufferevent *bev, void *arg)
 			}
 			if (!c->dead && c->stalled && out <= LH_LOW) {
 				c->stalled = 0;
-				sc_process(c);
+				sc_pump(c);
 			}
 		}
 	}
 	sc_leave(c);
 }
 
+/* The handshake is done: count it and note the client's identity (its
+ * certificate passed tls_verify; a resumed session carries the one it
+ * was established with). */
+static void sc_tls_ready(lh_sconn *c)
+{
+	lh_server *s = c->s;
+	lh_tlsc *t = &c->tls;
+	X509 *peer = SSL_get0_peer_certificate(t->ssl);
+	char id[TLS_CA_ID_MAX];
+
+	if (!peer || tls_ca_peer_id(peer, id, sizeof id) < 0) {
+		s->tls.failed[LH_ERR_TLS_IDENTITY - LH_ERR_TLS_EXPIRED]++;
+		sc_reset(c);
+		return;
+	}
+	if (!(t->peer_id = strdup(id))) {
+		sc_reset(c);
+		return;
+	}
+	t->done = 1;
+	if (SSL_session_reused(t->ssl))
+		s->tls.resumed++;
+	else
+		s->tls.full++;
+}
+
+/* The handshake failed: count it by class and close. */
+static void sc_tls_failed(lh_sconn *c, struct bufferevent *bev)
+{
+	lh_server *s = c->s;
+	int alert, no_cert, cls = LH_ERR_TLS_OTHER;
+
+	tls_drain(bev, &alert, &no_cert);
+	if (c->tls.verr) {
+		cls = c->tls.verr;
+	} else if (no_cert) {
+		cls = LH_ERR_TLS_NO_CERT;
+	} else if (alert) {
+		cls = alert;
+		s->tls.failed_by_peer++;
+	}
+	s->tls.failed[cls - LH_ERR_TLS_EXPIRED]++;
+	sc_kill(c);
+}
+
 static void sc_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	lh_sconn *c = arg;
 	lh_server *s = c->s;
+	int tls = c->tls.ssl != NULL;
 	sc_enter(c);
-	if (!c->dead) {
+	if (c->dead) {
+		/* nothing: it is closing */
+	} else if (what & BEV_EVENT_CONNECTED) {
+		sc_tls_ready(c);
+	} else if (tls && !c->tls.done) {
+		sc_tls_failed(c, bev);
+	} else {
 		int eof = (what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR);
 		if (c->state == ST_FLUSH && eof) {
 			c->peer_eof = 1;
@@ -1144,7 +1605,83 @@ static void sc_eventcb(struct bufferevent *bev, short what, void *arg)
 			sc_kill(c);
 		}
 	}
+	if (tls)
+		tls_drain(bev, NULL, NULL);
 	sc_leave(c);
+}
+
+/* Give c its bufferevent, plaintext or TLS (accepting), over c->fd.
+ * Returns 0, or -1 with the socket closed (kill c then). */
+static int sc_start(lh_sconn *c, int tls)
+{
+	lh_server *s = c->s;
+	evutil_socket_t fd = c->fd;
+	struct bufferevent *bev;
+
+	c->fd = -1;
+	if (tls) {
+		SSL *ssl = SSL_new(s->tls_ctx);
+		if (!ssl || tls_setup(ssl, &c->tls, 1) < 0) {
+			SSL_free(ssl);
+			c->tls.ssl = NULL;
+			evutil_closesocket(fd);
+			ERR_clear_error();
+			return -1;
+		}
+		bev = tls_bev(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING);
+		if (!bev)
+			c->tls.ssl = NULL; /* gone with the bufferevent */
+	} else {
+		bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |
+					     BEV_OPT_DEFER_CALLBACKS);
+		if (!bev)
+			evutil_closesocket(fd);
+	}
+	if (!bev)
+		return -1;
+	c->bev = bev;
+	lh_bev_tune(bev);
+	bufferevent_setcb(bev, sc_readcb, sc_writecb, sc_eventcb, c);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* A connection to a STRICT or PERMISSIVE server: its first byte, peeked
+ * (left in the socket for whoever reads next), says TLS or plaintext, as
+ * Envoy's tls_inspector decides before a filter chain is chosen. */
+static void sc_sniff(evutil_socket_t fd, short what, void *arg)
+{
+	lh_sconn *c = arg;
+	lh_server *s = c->s;
+	unsigned char b = 0;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK);
+	(void)what;
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		if (event_add(c->sniff, NULL) < 0)
+			sc_kill(c);
+		return;
+	}
+	event_free(c->sniff);
+	c->sniff = NULL;
+	if (n <= 0) {
+		sc_kill(c); /* gone before a byte: nothing to serve */
+		return;
+	}
+	/* The mode in force now decides (it may have changed since the
+	 * accept). */
+	if (s->tls_mode != LH_TLS_OFF && b == LH_TLS_HANDSHAKE) {
+		if (sc_start(c, 1) < 0)
+			sc_kill(c);
+	} else if (s->tls_mode != LH_TLS_STRICT) {
+		if (s->tls_mode == LH_TLS_PERMISSIVE)
+			s->tls.plaintext++;
+		if (sc_start(c, 0) < 0)
+			sc_kill(c);
+	} else {
+		s->tls.plaintext_refused++;
+		sc_kill(c);
+	}
 }
 
 static void srv_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -1153,36 +1690,37 @@ static void srv_accept(struct evconnlistener *l, evutil_socket_t fd,
 	lh_server *s = arg;
 	lh_sconn *c = calloc(1, sizeof *c);
 	(void)l;
-	if (!c)
-		goto fail;
-	c->chunk = evbuffer_new();
-	if (!c->chunk)
-		goto fail;
-	lh_nodelay(fd);
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE |
-					BEV_OPT_DEFER_CALLBACKS);
-	if (!c->bev)
-		goto fail;
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->fd = fd; /* c's from here: sc_kill closes it */
 	pc_init(&c->pc, HTTP_REQUEST);
 	if (salen > 0 && (size_t)salen <= sizeof c->peer)
 		memcpy(&c->peer, sa, (size_t)salen);
 	c->s = s;
 	c->x.c = c;
+	c->tls.owner = c;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
 	s->accepted++;
-	lh_bev_tune(c->bev);
-	bufferevent_setcb(c->bev, sc_readcb, sc_writecb, sc_eventcb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	return;
-fail:
-	if (c && c->chunk)
-		evbuffer_free(c->chunk);
-	free(c);
-	evutil_closesocket(fd);
+	lh_nodelay(fd);
+	c->chunk = evbuffer_new();
+	if (!c->chunk) {
+		sc_kill(c);
+		return;
+	}
+	if (s->tls_mode == LH_TLS_OFF) {
+		if (sc_start(c, 0) < 0)
+			sc_kill(c);
+		return;
+	}
+	c->sniff = event_new(s->base, fd, EV_READ, sc_sniff, c);
+	if (!c->sniff || event_add(c->sniff, NULL) < 0)
+		sc_kill(c);
 }
 
 static void srv_retry(evutil_socket_t fd, short what, void *arg)
@@ -1318,8 +1856,36 @@ void lh_server_free(lh_server *s)
 	s->retry = NULL;
 	while (s->conns)
 		sc_kill(s->conns);
+	SSL_CTX_free(s->tls_ctx);
+	s->tls_ctx = NULL;
 	if (!s->busy)
 		free(s);
+}
+
+int lh_server_set_tls(lh_server *s, SSL_CTX *ctx, int mode)
+{
+	if (mode != LH_TLS_OFF && mode != LH_TLS_STRICT &&
+	    mode != LH_TLS_PERMISSIVE)
+		return -1;
+	if (mode != LH_TLS_OFF && !ctx)
+		return -1;
+	if (mode == LH_TLS_OFF)
+		ctx = NULL;
+	if (ctx && SSL_CTX_up_ref(ctx) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	/* Connections hold their own reference (SSL_new's): this one is
+	 * only for those to come. */
+	SSL_CTX_free(s->tls_ctx);
+	s->tls_ctx = ctx;
+	s->tls_mode = mode;
+	return 0;
+}
+
+void lh_server_tls_stats(const lh_server *s, lh_tls_stats *out)
+{
+	*out = s->tls;
 }
 
 void lh_sx_set_data(lh_sx *x, void *data)
@@ -1330,6 +1896,17 @@ void lh_sx_set_data(lh_sx *x, void *data)
 void *lh_sx_data(const lh_sx *x)
 {
 	return x->data;
+}
+
+const char *lh_sx_peer_id(const lh_sx *x)
+{
+	return x->c->tls.peer_id;
+}
+
+X509 *lh_sx_peer_cert(const lh_sx *x)
+{
+	const lh_tlsc *t = &x->c->tls;
+	return t->ssl && t->done ? SSL_get0_peer_certificate(t->ssl) : NULL;
 }
 
 const char *lh_sx_peer(const lh_sx *x)
@@ -1589,6 +2166,9 @@ struct lh_cconn {
 	int busy;
 	uint8_t dead, connected, idle, interim, resp_ka, eof;
 	uint8_t rst;             /* our own read saw the reset */
+	uint8_t aborting;        /* closing with a reset: no close_notify */
+	uint32_t gen;            /* the pool's tls_gen when it was opened */
+	lh_tlsc tls;
 };
 
 typedef struct lh_xq {
@@ -1610,6 +2190,12 @@ struct lh_pool {
 	struct bufferevent_rate_limit_group *rlg;
 	int busy;
 	uint8_t freeing;
+	SSL_CTX *tls_ctx;        /* a reference of ours; NULL: plaintext */
+	char *tls_expect;        /* the server's SPIFFE ID; NULL: any */
+	uint32_t tls_gen;        /* bumped when TLS or expect_id changes */
+	SSL_SESSION *sess[LH_SESS_MAX]; /* tickets to resume, oldest first */
+	uint32_t nsess;
+	lh_tls_stats tls;
 };
 
 static void xq_push(lh_xq *q, lh_cx *x)
@@ -1714,6 +2300,8 @@ static void cc_free(lh_cconn *c)
 	bufferevent_free(c->bev);
 	evbuffer_free(c->chunk);
 	pc_free(&c->pc);
+	free(c->tls.expect);
+	free(c->tls.peer_id);
 	free(c);
 }
 
@@ -1749,6 +2337,15 @@ static void cc_kill(lh_cconn *c)
 	/* Out of the group now: the group may be freed before c is. */
 	bufferevent_remove_from_rate_limit_group(c->bev);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	/* A TLS connection that ends in good order says so (close_notify,
+	 * RFC 8446 6.1), straight to the socket: only when nothing of ours
+	 * is waiting in the output, and the server has not closed first. */
+	if (c->tls.ssl && c->tls.done && !c->aborting && !c->eof &&
+	    !evbuffer_get_length(bufferevent_get_output(c->bev)) &&
+	    !(SSL_get_shutdown(c->tls.ssl) & SSL_SENT_SHUTDOWN)) {
+		(void)SSL_shutdown(c->tls.ssl);
+		ERR_clear_error();
+	}
 	if (!c->busy)
 		cc_free(c);
 }
@@ -1756,6 +2353,7 @@ static void cc_kill(lh_cconn *c)
 static void cc_reset(lh_cconn *c)
 {
 	lh_linger0(bufferevent_getfd(c->bev));
+	c->aborting = 1;
 	cc_kill(c);
 }
 
@@ -1794,17 +2392,46 @@ static lh_cconn *cc_new(lh_pool *p)
 	    evutil_make_socket_closeonexec(fd) < 0)
 		goto fail;
 	lh_nodelay(fd);
-	c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE |
-					BEV_OPT_DEFER_CALLBACKS);
-	if (!c->bev)
-		goto fail;
-	fd = -1; /* the bufferevent has it */
+	c->gen = p->tls_gen;
+	if (p->tls_ctx) {
+		SSL *ssl = SSL_new(p->tls_ctx);
+		if (!ssl || tls_setup(ssl, &c->tls, 0) < 0 ||
+		    (p->tls_expect && !(c->tls.expect = strdup(p->tls_expect)))) {
+			SSL_free(ssl);
+			c->tls.ssl = NULL;
+			ERR_clear_error();
+			goto fail;
+		}
+		c->tls.owner = c;
+		/* The newest ticket, used once (RFC 8446 C.4). */
+		if (p->nsess) {
+			SSL_SESSION *ss = p->sess[--p->nsess];
+			if (SSL_set_session(ssl, ss) != 1)
+				ERR_clear_error();
+			SSL_SESSION_free(ss); /* the SSL has its own reference */
+		}
+		c->bev = tls_bev(p->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING);
+		fd = -1; /* the bufferevent's, or closed */
+		if (!c->bev) {
+			c->tls.ssl = NULL;
+			goto fail;
+		}
+	} else {
+		c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE |
+						BEV_OPT_DEFER_CALLBACKS);
+		if (!c->bev)
+			goto fail;
+		fd = -1; /* the bufferevent has it */
+	}
 	if (p->ctimeout_ms) {
 		/* libevent waits for the connect as for a write, so the write
-		 * timeout bounds it; it is cleared once connected. */
+		 * timeout bounds it; it is cleared once connected. A TLS
+		 * handshake waits for reads and writes in turn, and the
+		 * bufferevent says "connected" only when it is done: both
+		 * timeouts bound it. */
 		struct timeval tv = { (time_t)(p->ctimeout_ms / 1000),
 				      (suseconds_t)(p->ctimeout_ms % 1000) * 1000 };
-		bufferevent_set_timeouts(c->bev, NULL, &tv);
+		bufferevent_set_timeouts(c->bev, c->tls.ssl ? &tv : NULL, &tv);
 	}
 	/* Callbacks are set after the connect: one that fails at once
 	 * reports through them synchronously, inside lh_request. */
@@ -1832,6 +2459,7 @@ fail:
 		bufferevent_free(c->bev);
 	if (c->chunk)
 		evbuffer_free(c->chunk);
+	free(c->tls.expect);
 	free(c);
 	return NULL;
 }
@@ -1936,7 +2564,9 @@ static void cc_done(lh_cconn *c)
 {
 	lh_pool *p = c->p;
 	lh_cx *x = c->x;
-	int reuse = c->resp_ka && x->ka && x->ended && !c->eof;
+	/* Not after the pool's TLS setting changed (lh_pool_set_tls). */
+	int reuse = c->resp_ka && x->ka && x->ended && !c->eof &&
+		    c->gen == p->tls_gen;
 
 	c->x = NULL;
 	x->c = NULL;
@@ -1958,7 +2588,7 @@ static void cc_fail(lh_cconn *c, int err)
 	lh_pool *p = c->p;
 	lh_cx *x = c->x;
 
-	if (!c->connected && err != LH_ERR_PROTOCOL)
+	if (!c->connected && err == LH_ERR_RESET)
 		err = LH_ERR_CONNECT;
 	if (!x) {
 		cc_kill(c);
@@ -2081,16 +2711,91 @@ static void cc_process(lh_cconn *c)
 	}
 }
 
+/* The server has sent something after the handshake (its session
+ * tickets, or the answer), so it accepted our certificate: in TLS 1.3 it
+ * checks the client's after the client has finished, so this is when a
+ * client knows its handshake succeeded. */
+static void cc_tls_confirm(lh_cconn *c)
+{
+	lh_tlsc *t = &c->tls;
+	if (!t->ssl || t->counted || !SSL_is_init_finished(t->ssl))
+		return;
+	t->counted = 1;
+	if (SSL_session_reused(t->ssl))
+		c->p->tls.resumed++;
+	else
+		c->p->tls.full++;
+}
+
+/* libevent says connected when the handshake is done: note the server's
+ * identity. tls_verify has checked a full handshake's certificate; a
+ * resumed session was established under the same expectation (the pool
+ * drops its tickets when that changes), checked again here all the same.
+ * Returns 0, or an LH_ERR_TLS_* class. */
+static int cc_tls_ready(lh_cconn *c)
+{
+	lh_tlsc *t = &c->tls;
+	X509 *peer = SSL_get0_peer_certificate(t->ssl);
+	char id[TLS_CA_ID_MAX];
+
+	t->done = 1;
+	if (!peer || tls_ca_peer_id(peer, id, sizeof id) < 0 ||
+	    (t->expect && strcmp(id, t->expect) != 0)) {
+		c->p->tls.failed[LH_ERR_TLS_IDENTITY - LH_ERR_TLS_EXPIRED]++;
+		return LH_ERR_TLS_IDENTITY;
+	}
+	if (!(t->peer_id = strdup(id)))
+		return LH_ERR_TLS_OTHER;
+	return 0;
+}
+
+/* What a TLS connection's failure means for its request: the class of a
+ * failed handshake (counted), else LH_ERR_RESET (which cc_fail makes a
+ * connect failure when the handshake had not completed). */
+static int cc_tls_err(lh_cconn *c, struct bufferevent *bev, short what)
+{
+	lh_tlsc *t = &c->tls;
+	lh_pool *p = c->p;
+	int alert, cls = 0, by_peer = 0;
+
+	tls_drain(bev, &alert, NULL);
+	if (t->verr) {
+		cls = t->verr; /* our check of the server's certificate */
+	} else if (alert && !t->counted) {
+		/* The server refused our certificate: during the handshake,
+		 * or in TLS 1.3 just after it, before any answer. */
+		cls = alert;
+		by_peer = 1;
+	} else if (!t->done && !(what & BEV_EVENT_TIMEOUT) &&
+		   BIO_number_written(SSL_get_wbio(t->ssl)) > 0) {
+		/* Connected (our ClientHello went out), then no handshake:
+		 * not a TLS server, no TLS 1.3, or it hung up. */
+		cls = LH_ERR_TLS_OTHER;
+	}
+	if (!cls)
+		return LH_ERR_RESET;
+	p->tls.failed[cls - LH_ERR_TLS_EXPIRED]++;
+	p->tls.failed_by_peer += (uint64_t)by_peer;
+	return cls;
+}
+
 static void cc_readcb(struct bufferevent *bev, void *arg)
 {
 	lh_cconn *c = arg;
 	cc_enter(c);
 	if (!c->dead) {
 		c->connected = 1;
-		if (!c->p->rlg && !(c->x && c->x->rd_off) && !c->eof &&
-		    lh_read_more(bev) < 0)
+		if (c->tls.ssl)
+			cc_tls_confirm(c);
+		else if (!c->p->rlg && !(c->x && c->x->rd_off) && !c->eof &&
+			 lh_read_more(bev) < 0)
 			c->rst = 1;
 		cc_process(c);
+		/* For TLS, what OpenSSL holds too (tls_read_pending). */
+		while (!c->dead && !c->p->freeing && tls_has_pending(&c->tls) &&
+		       !(c->x && c->x->rd_off) &&
+		       tls_read_pending(bev, c->tls.ssl) > 0)
+			cc_process(c);
 	}
 	cc_leave(c);
 }
@@ -2115,19 +2820,26 @@ static void cc_writecb(struct bufferevent *bev, void *arg)
 static void cc_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	lh_cconn *c = arg;
+	int tls = c->tls.ssl != NULL;
 	cc_enter(c);
 	if (!c->dead) {
 		if (what & BEV_EVENT_CONNECTED) {
-			c->connected = 1;
+			int cls = tls ? cc_tls_ready(c) : 0;
 			bufferevent_set_timeouts(bev, NULL, NULL);
+			if (cls)
+				cc_fail(c, cls);
+			else
+				c->connected = 1;
 		} else if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
 			   c->connected) {
 			c->eof = 1;
 			cc_process(c);
 		} else {
-			cc_fail(c, LH_ERR_RESET);
+			cc_fail(c, tls ? cc_tls_err(c, bev, what) : LH_ERR_RESET);
 		}
 	}
+	if (tls)
+		tls_drain(bev, NULL, NULL);
 	cc_leave(c);
 }
 
@@ -2157,9 +2869,25 @@ const char *lh_err_name(int e)
 		return "reset";
 	case LH_ERR_PROTOCOL:
 		return "protocol-error";
+	case LH_ERR_TLS_EXPIRED:
+		return "tls-expired";
+	case LH_ERR_TLS_UNKNOWN_CA:
+		return "tls-unknown-ca";
+	case LH_ERR_TLS_IDENTITY:
+		return "tls-identity-mismatch";
+	case LH_ERR_TLS_NO_CERT:
+		return "tls-no-cert";
+	case LH_ERR_TLS_OTHER:
+		return "tls-other";
 	default:
 		return "unknown";
 	}
+}
+
+int lh_err_is_connect(int e)
+{
+	return e == LH_ERR_CONNECT ||
+	       (e >= LH_ERR_TLS_EXPIRED && e <= LH_ERR_TLS_OTHER);
 }
 
 lh_pool *lh_pool_new(struct event_base *base, const char *addr, uint16_t port,
@@ -2192,6 +2920,88 @@ fail:
 	return NULL;
 }
 
+static void pool_drop_sessions(lh_pool *p)
+{
+	while (p->nsess)
+		SSL_SESSION_free(p->sess[--p->nsess]);
+}
+
+/* OpenSSL's new-session callback on client contexts: a ticket from the
+ * upstream, kept for the pool's next connection. Returns 1 when the
+ * reference is kept. */
+static int tls_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	lh_tlsc *t = tls_of(ssl);
+	if (!t || !t->client || !t->owner)
+		return 0;
+	lh_cconn *c = t->owner;
+	lh_pool *p = c->p;
+	if (c->dead || p->freeing)
+		return 0;
+	cc_tls_confirm(c);
+	/* Not from a context or an expectation the pool has left. */
+	if (c->gen != p->tls_gen || SSL_get_SSL_CTX(ssl) != p->tls_ctx ||
+	    !SSL_SESSION_is_resumable(sess))
+		return 0;
+	if (p->nsess == LH_SESS_MAX) {
+		SSL_SESSION_free(p->sess[0]);
+		memmove(p->sess, p->sess + 1, (LH_SESS_MAX - 1) * sizeof p->sess[0]);
+		p->nsess--;
+	}
+	p->sess[p->nsess++] = sess;
+	return 1;
+}
+
+int lh_pool_set_tls(lh_pool *p, SSL_CTX *ctx, const char *expect_id)
+{
+	char *e = NULL;
+	if (expect_id && !(e = strdup(expect_id)))
+		return -1;
+	if (ctx && SSL_CTX_up_ref(ctx) != 1) {
+		free(e);
+		ERR_clear_error();
+		return -1;
+	}
+	int change = !ctx != !p->tls_ctx || !e != !p->tls_expect ||
+		     (e && strcmp(e, p->tls_expect) != 0);
+	if (ctx) {
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+					       SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(ctx, tls_new_session);
+	}
+	SSL_CTX_free(p->tls_ctx);
+	p->tls_ctx = ctx;
+	free(p->tls_expect);
+	p->tls_expect = e;
+	/* Tickets belong to the old certificate and expectation. */
+	pool_drop_sessions(p);
+	if (change) {
+		/* Connections of the old kind serve no new request: as Envoy
+		 * drains a cluster's pools when its transport changes. */
+		p->tls_gen++;
+		while (p->idle)
+			cc_kill(p->idle);
+	}
+	return 0;
+}
+
+void lh_pool_tls_stats(const lh_pool *p, lh_tls_stats *out)
+{
+	*out = p->tls;
+}
+
+const char *lh_cx_peer_id(const lh_cx *x)
+{
+	return x->where == X_CONN && x->c ? x->c->tls.peer_id : NULL;
+}
+
+X509 *lh_cx_peer_cert(const lh_cx *x)
+{
+	if (x->where != X_CONN || !x->c || !x->c->tls.done)
+		return NULL;
+	return SSL_get0_peer_certificate(x->c->tls.ssl);
+}
+
 void lh_pool_free(lh_pool *p)
 {
 	lh_cx *x;
@@ -2220,6 +3030,11 @@ void lh_pool_free(lh_pool *p)
 	p->rlg = NULL;
 	event_free(p->kick_ev);
 	p->kick_ev = NULL;
+	pool_drop_sessions(p);
+	SSL_CTX_free(p->tls_ctx);
+	p->tls_ctx = NULL;
+	free(p->tls_expect);
+	p->tls_expect = NULL;
 	if (!p->busy)
 		free(p);
 }
@@ -2516,7 +3331,8 @@ void lh_cx_read_enable(lh_cx *x, int on)
 	}
 	if (!c->eof)
 		bufferevent_enable(c->bev, EV_READ);
-	if (c->eof || evbuffer_get_length(bufferevent_get_input(c->bev)))
+	if (c->eof || evbuffer_get_length(bufferevent_get_input(c->bev)) ||
+	    tls_has_pending(&c->tls))
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
 				    BEV_TRIG_DEFER_CALLBACKS);
 }

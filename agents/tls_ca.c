@@ -125,6 +125,20 @@ static int segment_ok(const char *s)
 	return 1;
 }
 
+/* A host name for a DNS SAN: labels of letters, digits and '-', dots
+ * between them (RFC 1123), case kept. */
+static int dns_ok(const char *s)
+{
+	if (!s || !*s || *s == '.' || *s == '-')
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+				(*s >= '0' && *s <= '9') || *s == '-' ||
+				(*s == '.' && s[1] != '.' && s[1])))
+			return 0;
+	return 1;
+}
+
 static EVP_PKEY_CTX *keygen_new(void)
 {
 	EVP_PKEY_CTX *k = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
@@ -291,24 +305,38 @@ static int add_eku(X509 *x)
 	return ok ? 0 : -1;
 }
 
-static int add_uri_san(X509 *x, const char *uri, int critical)
+/* Append a name of type GEN_URI or GEN_DNS (text) or GEN_IPADD (an
+ * address in text, "127.0.0.1" or "::1") to gens. */
+static int push_name(GENERAL_NAMES *gens, int type, const char *text)
+{
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_STRING *v = type == GEN_IPADD ? a2i_IPADDRESS(text) : ASN1_IA5STRING_new();
+	if (!gn || !v || (type != GEN_IPADD &&
+			!ASN1_STRING_set(v, text, (int)strlen(text)))) {
+		GENERAL_NAME_free(gn);
+		ASN1_STRING_free(v);
+		return -1;
+	}
+	GENERAL_NAME_set0_value(gn, type, v);
+	if (!sk_GENERAL_NAME_push(gens, gn)) {
+		GENERAL_NAME_free(gn);
+		return -1;
+	}
+	return 0;
+}
+
+/* The subjectAltName: the SPIFFE URI first, then r's DNS names and IP
+ * addresses, if any (r may be NULL). */
+static int add_sans(X509 *x, const char *uri, const tls_ca_req *r, int critical)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-	GENERAL_NAME *gn = GENERAL_NAME_new();
-	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
-	int ok = 0;
-	if (!gens || !gn || !ia5 || !ASN1_STRING_set(ia5, uri, (int)strlen(uri)))
-		goto out;
-	GENERAL_NAME_set0_value(gn, GEN_URI, ia5);
-	ia5 = NULL;
-	if (!sk_GENERAL_NAME_push(gens, gn))
-		goto out;
-	gn = NULL;
-	ok = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, critical,
+	int ok = gens && push_name(gens, GEN_URI, uri) == 0;
+	for (size_t i = 0; ok && r && i < r->n_dns; i++)
+		ok = push_name(gens, GEN_DNS, r->dns[i]) == 0;
+	for (size_t i = 0; ok && r && i < r->n_ips; i++)
+		ok = push_name(gens, GEN_IPADD, r->ips[i]) == 0;
+	ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, critical,
 		X509V3_ADD_DEFAULT) == 1;
-out:
-	ASN1_IA5STRING_free(ia5);
-	GENERAL_NAME_free(gn);
 	GENERAL_NAMES_free(gens);
 	return ok ? 0 : -1;
 }
@@ -332,10 +360,11 @@ static int add_key_ids(X509 *x, const ASN1_OCTET_STRING *issuer_kid)
 }
 
 /* A certificate for `key`, signed by issuer (NULL: self-signed with key),
- * valid [nb, na]. subject NULL: empty. uri: the SAN, for a leaf. */
+ * valid [nb, na]. subject NULL: empty. uri: the SAN, for a leaf, with r's
+ * extra names (r may be NULL). */
 static X509 *make_cert(const tls_ca *issuer, EVP_PKEY *key,
 	const X509_NAME *subject, int64_t nb, int64_t na, enum cert_kind kind,
-	const char *uri)
+	const char *uri, const tls_ca_req *r)
 {
 	X509 *x = X509_new();
 	X509_NAME *empty = NULL;
@@ -371,7 +400,7 @@ static X509 *make_cert(const tls_ca *issuer, EVP_PKEY *key,
 		 * critical (RFC 5280 4.2.1.6; Istio's BuildSANExtension). */
 		if (add_basic_constraints(x, 0, -1) < 0 ||
 				add_key_usage(x, bits, 2) < 0 || add_eku(x) < 0 ||
-				add_uri_san(x, uri, X509_NAME_entry_count(subject) == 0) < 0)
+				add_sans(x, uri, r, X509_NAME_entry_count(subject) == 0) < 0)
 			goto fail;
 	} else {
 		static const int bits[] = { 5 /* keyCertSign */, 6 /* cRLSign */ };
@@ -490,7 +519,7 @@ static tls_ca *new_root(const tls_ca_opts *o, const X509_NAME *subject,
 	/* Istio's self-signed root starts at its creation, not backdated
 	 * (genCertTemplateFromOptions: NotBefore = now). */
 	ca->cert = make_cert(NULL, ca->key, subject, now,
-		now + ca->opts.root_ttl_s, KIND_ROOT, NULL);
+		now + ca->opts.root_ttl_s, KIND_ROOT, NULL, NULL);
 	if (!ca->cert) {
 		fail(err, errlen, "cannot create the root certificate");
 		goto fail;
@@ -550,7 +579,7 @@ tls_ca *tls_ca_new_intermediate(const tls_ca *parent, int64_t now,
 	 * ones (genCertTemplateFromCSR), so they are backdated alike. */
 	ca->cert = make_cert(parent, ca->key, name, now - ca->opts.backdate_s,
 		now + (ttl_s ? ttl_s : ca->opts.intermediate_ttl_s),
-		KIND_INTERMEDIATE, NULL);
+		KIND_INTERMEDIATE, NULL, NULL);
 	if (!ca->cert) {
 		fail(err, errlen, "cannot create the intermediate certificate");
 		goto fail;
@@ -818,12 +847,28 @@ tls_ca_cert *tls_ca_issue(const tls_ca *ca, const tls_ca_req *r, int64_t now,
 		fail(err, errlen, "%s: notAfter before notBefore", c->id);
 		goto fail;
 	}
+	for (size_t i = 0; i < r->n_dns; i++)
+		if (!dns_ok(r->dns[i])) {
+			fail(err, errlen, "%s: DNS name \"%s\": expected letters, "
+				"digits, '-' and '.'", c->id, r->dns[i] ? r->dns[i] : "");
+			goto fail;
+		}
+	for (size_t i = 0; i < r->n_ips; i++) {
+		ASN1_OCTET_STRING *ip = r->ips[i] ? a2i_IPADDRESS(r->ips[i]) : NULL;
+		ASN1_OCTET_STRING_free(ip);
+		ERR_clear_error();
+		if (!ip) {
+			fail(err, errlen, "%s: IP address \"%s\": expected IPv4 or "
+				"IPv6 in text", c->id, r->ips[i] ? r->ips[i] : "");
+			goto fail;
+		}
+	}
 	if (!(c->key = keygen(ca->keygen))) {
 		fail(err, errlen, "%s: cannot generate a P-256 key", c->id);
 		goto fail;
 	}
 	c->x509 = make_cert(ca, c->key, NULL, c->not_before, c->not_after,
-		KIND_LEAF, c->id);
+		KIND_LEAF, c->id, r);
 	if (!c->x509) {
 		fail(err, errlen, "%s: cannot create the certificate", c->id);
 		goto fail;

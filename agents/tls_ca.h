@@ -185,6 +185,15 @@ typedef struct tls_ca_req {
 	                           * (ttl_s, backdate and the cap ignored;
 	                           * issued_at = not_before) */
 	int64_t not_before, not_after;
+	/* Names besides the SPIFFE ID in the subjectAltName, for peers that
+	 * check a host name rather than a SPIFFE ID (curl, a browser), as
+	 * istiod's own serving certificate carries its service's DNS names:
+	 * dns[0..n_dns-1] host names, ips[0..n_ips-1] IPv4 or IPv6 addresses
+	 * in text. Borrowed. Usually none (zero). */
+	const char *const *dns;
+	size_t n_dns;
+	const char *const *ips;
+	size_t n_ips;
 } tls_ca_req;
 
 void tls_ca_req_init(tls_ca_req *r, const char *ns, const char *sa);
@@ -200,7 +209,8 @@ typedef struct tls_ca_cert tls_ca_cert;
  * empty, RFC 5280 4.2.1.6; Istio marks it critical too) holding one URI,
  * the SPIFFE ID; keyUsage critical digitalSignature, keyEncipherment;
  * extendedKeyUsage serverAuth, clientAuth; basicConstraints critical
- * CA:FALSE; subject and authority key identifiers. Valid from
+ * CA:FALSE; subject and authority key identifiers (and r's DNS names and
+ * IP addresses after the URI, if any). Valid from
  * now - backdate to now + ttl (Istio: NotAfter = now + ttl). `ca` and r
  * are borrowed. Returns a new certificate (free with tls_ca_cert_free),
  * NULL on error. */

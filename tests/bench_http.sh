@@ -8,12 +8,15 @@
 # verdict.
 #
 #   SECS=4 ROUNDS=2 sh tests/bench_http.sh
+#
+# Then the price of mutual TLS: bench_http handshakes (see bench_http.c).
 set -u
 BENCH_HTTP=${BENCH_HTTP:-build/bench_http}
 SECS=${SECS:-4}
 ROUNDS=${ROUNDS:-2}
 if ! command -v wrk >/dev/null 2>&1; then
 	echo "bench_http: skipped: needs wrk (make deps-test installs it)"
+	"$BENCH_HTTP" handshakes 500
 	exit 0
 fi
 # A loopback address of our own: 127.B.0.1 with B from our pid.
@@ -76,3 +79,8 @@ awk -v a="$lhr" -v b="$evr" -v c="$lhc" -v d="$evc" 'BEGIN {
 	if (b > 0) printf "live_http / evhttp: %.2fx requests per second", a / b
 	if (c > 0) printf ", %.2fx less CPU per request", d / c
 	print "" }'
+
+# What mutual TLS costs per request, kept connections against handshakes
+# (in one process: no wrk here, as wrk has no client certificates).
+echo
+"$BENCH_HTTP" handshakes 500

@@ -232,6 +232,53 @@ START_TEST(test_request_options)
 }
 END_TEST
 
+START_TEST(test_extra_sans)
+{
+	tls_ca *r = root_at("cluster.local", T0);
+	static const char *const dns[] = { "web.default.svc", "localhost" };
+	static const char *const ips[] = { "127.10.0.1", "::1" };
+	tls_ca_req q;
+	tls_ca_req_init(&q, NULL, "web");
+	q.dns = dns;
+	q.n_dns = 2;
+	q.ips = ips;
+	q.n_ips = 2;
+	tls_ca_cert *c = tls_ca_issue(r, &q, T, err, sizeof err);
+	ck_assert_msg(c != NULL, "%s", err);
+	X509 *x = tls_ca_cert_x509(c);
+	/* The SPIFFE ID is still the one URI, and a host-name check (what
+	 * curl does) finds the other names. */
+	char id[TLS_CA_ID_MAX];
+	ck_assert_int_eq(tls_ca_peer_id(x, id, sizeof id), 0);
+	ck_assert_str_eq(id, "spiffe://cluster.local/ns/default/sa/web");
+	ck_assert_int_eq(X509_check_host(x, "web.default.svc", 0, 0, NULL), 1);
+	ck_assert_int_eq(X509_check_host(x, "other.svc", 0, 0, NULL), 0);
+	ck_assert_int_eq(X509_check_ip_asc(x, "127.10.0.1", 0), 1);
+	ck_assert_int_eq(X509_check_ip_asc(x, "::1", 0), 1);
+	ck_assert_int_eq(X509_check_ip_asc(x, "127.0.0.1", 0), 0);
+	X509_STORE *st = store_of(tls_ca_root(r), NULL);
+	ck_assert_int_eq(tls_ca_verify(st, x, tls_ca_cert_chain(c), T, NULL,
+		NULL, 0, err, sizeof err), TLS_CA_OK);
+	X509_STORE_free(st);
+	tls_ca_cert_free(c);
+	/* Bad names fail with a message, and no OpenSSL errors are left. */
+	static const char *const bad_dns[] = { "a..b" };
+	static const char *const bad_ip[] = { "300.1.1.1" };
+	tls_ca_req_init(&q, NULL, "web");
+	q.dns = bad_dns;
+	q.n_dns = 1;
+	ck_assert_ptr_null(tls_ca_issue(r, &q, T, err, sizeof err));
+	ck_assert_msg(strstr(err, "DNS name \"a..b\"") != NULL, "%s", err);
+	tls_ca_req_init(&q, NULL, "web");
+	q.ips = bad_ip;
+	q.n_ips = 1;
+	ck_assert_ptr_null(tls_ca_issue(r, &q, T, err, sizeof err));
+	ck_assert_msg(strstr(err, "IP address \"300.1.1.1\"") != NULL, "%s", err);
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+	tls_ca_free(r);
+}
+END_TEST
+
 START_TEST(test_spiffe_id)
 {
 	char id[TLS_CA_ID_MAX];
@@ -842,6 +889,7 @@ Suite *tls_ca_suite(void)
 	tcase_add_test(tc, test_intermediate);
 	tcase_add_test(tc, test_workload);
 	tcase_add_test(tc, test_request_options);
+	tcase_add_test(tc, test_extra_sans);
 	tcase_add_test(tc, test_spiffe_id);
 	tcase_add_test(tc, test_serials_differ);
 	tcase_add_test(tc, test_default_ttl_capped_by_chain);
