@@ -99,6 +99,19 @@ static void reply_text(lh_sx *x, int status, const char *text)
 	lh_sx_respond_simple(x, status, "text/plain", text, strlen(text), NULL);
 }
 
+/* Answer 200 with j as compact JSON (j is consumed; NULL: out of memory). */
+static void reply_json(lh_sx *x, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text) {
+		reply_text(x, 503, "out of memory\n");
+		return;
+	}
+	lh_sx_respond_simple(x, 200, "application/json", text, strlen(text), NULL);
+	free(text);
+}
+
 /* An app applies the faults that act on the app itself, as the simulator
  * does: capacity (the strongest of those on that aim at it) and pause.
  * A pause is real too (the orchestrator sends SIGSTOP after this and
@@ -148,9 +161,7 @@ static void start_agents(evutil_socket_t fd, short what, void *arg)
 	 * reads 0 (a first request would seem sent before it was). */
 	uint64_t now = live_monotonic_ns(), t0 = live_host_t0(p->host);
 	if (now < t0) {
-		uint64_t wait = t0 - now;
-		struct timeval tv = {.tv_sec = (time_t)(wait / 1000000000ull),
-				     .tv_usec = (suseconds_t)(wait % 1000000000ull / 1000 + 1)};
+		struct timeval tv = live_timeval(t0 - now + 1000);
 		evtimer_add(p->start_ev, &tv);
 		return;
 	}
@@ -362,14 +373,7 @@ static void admin_weights_get(live_proc *p, lh_sx *x)
 	json_t *j = svcs ? json_pack("{s:I, s:s, s:o}", "pod", (json_int_t)p->pod,
 				     "name", p->name, "services", svcs)
 			 : NULL;
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!text) {
-		reply_text(x, 503, "out of memory\n");
-		return;
-	}
-	lh_sx_respond_simple(x, 200, "application/json", text, strlen(text), NULL);
-	free(text);
+	reply_json(x, j);
 }
 
 /* GET /versions?from=NS: the per-version series of the rollout's service
@@ -396,14 +400,7 @@ static void admin_versions(live_proc *p, const char *target, lh_sx *x)
 	json_t *j = json_pack("{s:I, s:s, s:I, s:o}", "pod", (json_int_t)p->pod, "name",
 			      p->name, "now", (json_int_t)now, "versions",
 			      rec_versions_json(p->r, (mesh_time)from));
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!text) {
-		reply_text(x, 503, "out of memory\n");
-		return;
-	}
-	lh_sx_respond_simple(x, 200, "application/json", text, strlen(text), NULL);
-	free(text);
+	reply_json(x, j);
 }
 
 static void admin_metrics(live_proc *p, lh_sx *x)
@@ -480,14 +477,7 @@ static void admin_snapshot(live_proc *p, lh_sx *x)
 			      "downstream_abort", (json_int_t)st.downstream_abort,
 			      "exchanges_open", (json_int_t)st.exchanges_open,
 			      "timers_open", (json_int_t)st.timers_open);
-	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!text) {
-		reply_text(x, 503, "out of memory\n");
-		return;
-	}
-	lh_sx_respond_simple(x, 200, "application/json", text, strlen(text), NULL);
-	free(text);
+	reply_json(x, j);
 }
 
 static void admin_route(live_proc *p, lh_sx *x, const char *method,
@@ -718,9 +708,7 @@ void live_proc_start(live_proc *p, uint64_t t0)
 	uint64_t now = live_monotonic_ns();
 	live_host_set_t0(p->host, t0);
 	p->started = 1;
-	uint64_t wait = t0 > now ? t0 - now : 0;
-	struct timeval tv = {.tv_sec = (time_t)(wait / 1000000000ull),
-			     .tv_usec = (suseconds_t)(wait % 1000000000ull / 1000)};
+	struct timeval tv = live_timeval(t0 > now ? t0 - now : 0);
 	if (!p->start_ev)
 		p->start_ev = evtimer_new(p->base, start_agents, p);
 	event_base_update_cache_time(p->base);

@@ -130,6 +130,13 @@ static live_host *host_of(mesh_env *e)
 	return (live_host *)e;
 }
 
+struct timeval live_timeval(uint64_t ns)
+{
+	struct timeval tv = {.tv_sec = (time_t)(ns / 1000000000ull),
+			     .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000)};
+	return tv;
+}
+
 uint64_t live_monotonic_ns(void)
 {
 	struct timespec ts;
@@ -372,8 +379,7 @@ static uint64_t timer_post(live_host *h, mesh_time delay, ltimer **out)
 	t->fn = NULL;
 	t->deliver = 0;
 	event_assign(&t->ev, h->base, -1, 0, timer_cb, t);
-	struct timeval tv = {.tv_sec = (time_t)(delay / 1000000000ull),
-			     .tv_usec = (suseconds_t)(delay % 1000000000ull / 1000)};
+	struct timeval tv = live_timeval(delay);
 	event_add(&t->ev, &tv);
 	*out = t;
 	return pool_tag(&h->timers, i);
@@ -685,6 +691,18 @@ static int synth_request(live_host *h, const mesh_msg *m, lh_head *req)
 	return 0;
 }
 
+/* Request m from `from` to `to` could not be sent (no connection: UF;
+ * its body is gone: UR): `from` gets the 503 the simulator would give,
+ * on the next loop turn. */
+static void fail_try(live_host *h, mesh_agent *from, uint32_t to,
+		     const mesh_msg *m, uint32_t flags)
+{
+	mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = m->route,
+		      .from = to, .flags = flags, .tag = m->tag,
+		      .req_id = m->req_id};
+	post_deliver(h, from, &r, 0);
+}
+
 static void send_request(live_host *h, mesh_agent *from, uint32_t to,
 			 const mesh_msg *m)
 {
@@ -694,9 +712,7 @@ static void send_request(live_host *h, mesh_agent *from, uint32_t to,
 	if (!p) {
 		if (c)
 			pool_free(&h->xs, ci);
-		mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = m->route,
-			      .from = to, .flags = MESH_RF_UF, .tag = m->tag};
-		post_deliver(h, from, &r, 0);
+		fail_try(h, from, to, m, MESH_RF_UF);
 		return;
 	}
 	c->agent = from;
@@ -711,9 +727,7 @@ static void send_request(live_host *h, mesh_agent *from, uint32_t to,
 		/* The body was too big to keep and went to an earlier try:
 		 * it cannot be sent again (Envoy does not retry then). */
 		pool_free(&h->xs, ci);
-		mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = m->route,
-			      .from = to, .flags = MESH_RF_UR, .tag = m->tag};
-		post_deliver(h, from, &r, 0);
+		fail_try(h, from, to, m, MESH_RF_UR);
 		return;
 	}
 	lh_head req;
@@ -736,9 +750,7 @@ static void send_request(live_host *h, mesh_agent *from, uint32_t to,
 	lh_head_clear(&req);
 	if (!c->cx) {
 		pool_free(&h->xs, ci);
-		mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = m->route,
-			      .from = to, .flags = MESH_RF_UF, .tag = m->tag};
-		post_deliver(h, from, &r, 0);
+		fail_try(h, from, to, m, MESH_RF_UF);
 		return;
 	}
 	lh_cx_set_data(c->cx, c);
@@ -780,10 +792,8 @@ static void send_request(live_host *h, mesh_agent *from, uint32_t to,
 	/* More tries at once than we stream to (tries of one request are
 	 * sequential, so this is a bound, not a case): this one is reset,
 	 * and its agent hears so. */
-	mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = m->route,
-		      .from = to, .flags = MESH_RF_UR, .tag = m->tag};
 	client_kill(h, c, ci);
-	post_deliver(h, from, &r, 0);
+	fail_try(h, from, to, m, MESH_RF_UR);
 }
 
 /* A response made up by an agent (a service's answer, a sidecar's local

@@ -38,6 +38,7 @@
 
 struct event_base;
 struct rec;
+struct timeval;
 
 #define LIVE_RETRY_BUFFER (1u << 20)
 
@@ -77,6 +78,8 @@ void live_host_set_t0(live_host *h, uint64_t t0);
 uint64_t live_host_t0(const live_host *h);
 /* CLOCK_MONOTONIC now, ns. */
 uint64_t live_monotonic_ns(void);
+/* ns as a timeval for libevent (microseconds, rounded down). */
+struct timeval live_timeval(uint64_t ns);
 
 /* The faults changed (faults_on was written): apply what the host itself
  * enforces (bandwidth limits on the sidecar's upstream connections). */
@@ -97,8 +100,8 @@ typedef struct live_host_stats {
 
 void live_host_stats_get(const live_host *h, live_host_stats *st);
 
-/* Exchanges and timers the host still holds for its agents: the leak check
- * at the end of a run. */
+/* HTTP exchanges the host still holds for its agents: the leak check at
+ * the end of a run (timers are in live_host_stats). */
 uint64_t live_host_open(const live_host *h);
 
 #endif

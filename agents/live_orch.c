@@ -106,6 +106,8 @@ struct oproc {
 	int polling;           /* a GET /ready is out */
 	int restarting;        /* an app coming back after a crash */
 	int stopped;           /* SIGSTOP sent, SIGCONT not yet */
+	int stop_pending;      /* SIGSTOP once it has taken pause stop_fault */
+	uint32_t stop_fault;
 	int killed;            /* SIGKILLed on purpose (crash), not reaped */
 	int gone;              /* died unexpectedly, or gave up on */
 	uint32_t crashes;      /* apps: crash faults holding it down now */
@@ -711,6 +713,8 @@ static int reachable(const oproc *p)
 	return p->pid > 0 && p->ready && !p->killed && !p->gone && !p->stopped;
 }
 
+static void stop_app(oproc *p);
+
 static void on_fault_ack(ocall *c, int status, const char *body, size_t len)
 {
 	(void)body;
@@ -718,6 +722,13 @@ static void on_fault_ack(ocall *c, int status, const char *body, size_t len)
 	orch *o = c->o;
 	oproc *p = c->p;
 	ofault *f = &o->fs[c->a];
+	/* The app has frozen its work for this pause (or could not be
+	 * told): now stop the process itself. */
+	if (p->stop_pending && c->b && c->a == p->stop_fault) {
+		p->stop_pending = 0;
+		if (p->pauses && !p->crashes)
+			stop_app(p);
+	}
 	if (status == 200) {
 		f->acks++;
 		int64_t t = (int64_t)(mono_ns() - o->t0);
@@ -777,6 +788,26 @@ static void cont_app(oproc *p)
 	}
 }
 
+/* Pause app p: first POST the pause to it, so that its agent freezes its
+ * work (each step then ends at resume plus the time it had left, as in
+ * the simulator, instead of all at once when the process wakes), then
+ * SIGSTOP it when it has answered (on_fault_ack). */
+static void pause_app(orch *o, oproc *p)
+{
+	const model *m = o->m;
+	uint32_t svc = o->topo.pod_service[p->pod];
+	for (uint32_t i = 0; i < m->nfaults; i++) {
+		const model_fault *f = &m->faults[i];
+		if (o->on[i] && f->kind == FAULT_PAUSE && p->sent[i] == 1 &&
+		    model_fault_targets(m, f, svc, p->pod - o->topo.first[svc])) {
+			p->stop_pending = 1;
+			p->stop_fault = i;
+			return;
+		}
+	}
+	stop_app(p); /* nothing to wait for */
+}
+
 static void on_restart_started(ocall *c, int status, const char *body, size_t len)
 {
 	(void)body;
@@ -796,9 +827,10 @@ static void on_restart_started(ocall *c, int status, const char *body, size_t le
 	if (ev)
 		json_array_append_new(ev, json_real(round(secs_since(o->t0, mono_ns()) * 1e4) / 1e4));
 	sync_faults(p);
-	/* A pause that began while it was down holds it now. */
+	/* A pause that began while it was down holds it now, once the app
+	 * has taken it (sync_faults has just sent it). */
 	if (p->pauses)
-		stop_app(p);
+		pause_app(o, p);
 }
 
 static void send_start(oproc *p, ocall_fn done);
@@ -980,11 +1012,17 @@ static void switch_fault(orch *o, uint32_t i, int on)
 				 * start to the last end. A crashed app is dead:
 				 * it is stopped once it is back, if a pause is
 				 * still on then. */
-				if (on && p->pauses++ == 0 && !p->crashes && p->started)
-					stop_app(p);
-				else if (!on && p->pauses && --p->pauses == 0 && p->stopped) {
-					cont_app(p);
-					sync_faults(p);
+				if (on && p->pauses++ == 0 && !p->crashes && p->started) {
+					/* Stopped once it has taken the pause,
+					 * sent below (see pause_app). */
+					p->stop_pending = 1;
+					p->stop_fault = i;
+				} else if (!on && p->pauses && --p->pauses == 0) {
+					p->stop_pending = 0;
+					if (p->stopped) {
+						cont_app(p);
+						sync_faults(p);
+					}
 				}
 			}
 		}
