@@ -49,7 +49,7 @@ AGENT_SRC := agents/rng.c agents/dist.c agents/pool.c agents/model.c \
 	agents/sidecar.c agents/service.c agents/client.c agents/netfault.c \
 	agents/judge.c agents/rollout.c agents/rollout_host.c agents/authz.c
 SIM_SRC := sim/sim_heap.c sim/sim.c sim/scenario.c sim/scenario_rollout.c \
-	sim/sim_rollout.c sim/sweep.c
+	sim/sim_rollout.c sim/sweep.c sim/sim_tls.c
 REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.c \
 	reports/render_charts.c reports/render_html.c reports/diff.c reports/junit.c \
 	reports/rec_json.c reports/report_rollout.c reports/render_rollout.c
@@ -57,7 +57,7 @@ REPORT_SRC := reports/hist.c reports/rec.c reports/report.c reports/render_text.
 LIVE_SRC := agents/live_http.c agents/live_topo.c agents/live_env.c agents/live_agent.c \
 	agents/live_orch.c
 # Host-side TLS on OpenSSL, used by the simulator and live mode alike.
-TLS_SRC := agents/tls_ca.c
+TLS_SRC := agents/tls_ca.c agents/tls_mesh.c
 LIB_SRC := $(AGENT_SRC) $(SIM_SRC) $(REPORT_SRC) $(LIVE_SRC) $(TLS_SRC)
 TEST_SRC := $(wildcard tests/check_*.c) tests/testutil.c
 

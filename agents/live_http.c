@@ -44,7 +44,10 @@
  * PERMISSIVE servers, and the pool's session tickets. lh_read_more, which
  * reads the socket behind libevent's back, is for plaintext only: OpenSSL
  * must see every byte (libevent's OpenSSL reader takes up to two records,
- * 32 KB, per readiness event, against 4 KB for a socket's).
+ * 32 KB, per readiness event, against 4 KB for a socket's). The
+ * simulator's handshakes (lh_tls_handshake_mem, at the end) go through the
+ * same setup, verify callback and session callback, over a pair of memory
+ * BIOs instead of a socket.
  */
 #include "live_http.h"
 
@@ -852,12 +855,16 @@ typedef struct lh_tlsc {
 	SSL *ssl;               /* the bufferevent's (it frees it) */
 	void *owner;            /* the lh_sconn or lh_cconn it is part of */
 	char *expect;           /* client: the SPIFFE ID the server must have */
+	char *domain;           /* server: the trust domain the client's
+				 * SPIFFE ID must be in (NULL: any) */
 	char *peer_id;          /* the peer's SPIFFE ID, once connected */
 	int verr;               /* LH_ERR_TLS_*: what our check of the peer's
 				 * certificate found (0: nothing wrong) */
 	uint8_t client;
 	uint8_t done;           /* the handshake completed */
 	uint8_t counted;        /* client: counted in the pool's stats */
+	uint8_t mem;            /* client of lh_tls_handshake_mem: no pool */
+	SSL_SESSION *ticket;    /* mem: the newest ticket the server sent */
 } lh_tlsc;
 
 /* Our ex_data slot on SSL objects. Not the "app data" slot: a context may
@@ -909,10 +916,23 @@ static int tls_class_of_alert(int alert)
 	}
 }
 
+/* Whether SPIFFE ID id is in trust domain td: it starts with
+ * "spiffe://<td>/", as Istio's inbound matches a client's SAN with a
+ * prefix. */
+static int tls_in_domain(const char *id, const char *td)
+{
+	static const char scheme[] = "spiffe://";
+	size_t n = strlen(td);
+	return strncmp(id, scheme, sizeof scheme - 1) == 0 &&
+	       strncmp(id + sizeof scheme - 1, td, n) == 0 &&
+	       id[sizeof scheme - 1 + n] == '/';
+}
+
 /* OpenSSL's verify callback, set on every SSL we make: the chain's
- * verdict, then the SPIFFE ID of the leaf (present, and the expected one
- * for a client, as Envoy's SAN matcher). It records the class of the first
- * failure for the event callback to report. */
+ * verdict, then the SPIFFE ID of the leaf (present, the expected one for
+ * a client, as Envoy's SAN matcher, and for a server one in the trust
+ * domain it requires, if any). It records the class of the first failure
+ * for the event callback to report. */
 static int tls_verify(int ok, X509_STORE_CTX *sx)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(sx,
@@ -933,7 +953,8 @@ static int tls_verify(int ok, X509_STORE_CTX *sx)
 		return 1;
 	if (tls_ca_peer_id(X509_STORE_CTX_get_current_cert(sx), id,
 			   sizeof id) < 0 ||
-	    (t->expect && strcmp(id, t->expect) != 0)) {
+	    (t->expect && strcmp(id, t->expect) != 0) ||
+	    (t->domain && !tls_in_domain(id, t->domain))) {
 		t->verr = LH_ERR_TLS_IDENTITY;
 		/* OpenSSL sends handshake_failure for it. */
 		X509_STORE_CTX_set_error(sx, X509_V_ERR_APPLICATION_VERIFICATION);
@@ -1216,6 +1237,7 @@ struct lh_server {
 	uint8_t freeing;
 	int tls_mode;           /* enum lh_tls_mode */
 	SSL_CTX *tls_ctx;       /* a reference of ours, for new connections */
+	char *peer_domain;      /* clients' trust domain (NULL: any) */
 	lh_tls_stats tls;
 };
 
@@ -1233,6 +1255,7 @@ static void sc_free(lh_sconn *c)
 		evbuffer_free(c->chunk);
 	pc_free(&c->pc);
 	free(c->tls.peer_id);
+	free(c->tls.domain);
 	free(c);
 }
 
@@ -1538,7 +1561,10 @@ static void sc_tls_ready(lh_sconn *c)
 	X509 *peer = SSL_get0_peer_certificate(t->ssl);
 	char id[TLS_CA_ID_MAX];
 
-	if (!peer || tls_ca_peer_id(peer, id, sizeof id) < 0) {
+	/* The domain again: a resumed session's certificate was checked
+	 * when the session began, perhaps under another rule. */
+	if (!peer || tls_ca_peer_id(peer, id, sizeof id) < 0 ||
+	    (t->domain && !tls_in_domain(id, t->domain))) {
 		s->tls.failed[LH_ERR_TLS_IDENTITY - LH_ERR_TLS_EXPIRED]++;
 		sc_reset(c);
 		return;
@@ -1621,7 +1647,9 @@ static int sc_start(lh_sconn *c, int tls)
 	c->fd = -1;
 	if (tls) {
 		SSL *ssl = SSL_new(s->tls_ctx);
-		if (!ssl || tls_setup(ssl, &c->tls, 1) < 0) {
+		if (!ssl || tls_setup(ssl, &c->tls, 1) < 0 ||
+		    (s->peer_domain &&
+		     !(c->tls.domain = strdup(s->peer_domain)))) {
 			SSL_free(ssl);
 			c->tls.ssl = NULL;
 			evutil_closesocket(fd);
@@ -1858,6 +1886,8 @@ void lh_server_free(lh_server *s)
 		sc_kill(s->conns);
 	SSL_CTX_free(s->tls_ctx);
 	s->tls_ctx = NULL;
+	free(s->peer_domain);
+	s->peer_domain = NULL;
 	if (!s->busy)
 		free(s);
 }
@@ -1886,6 +1916,17 @@ int lh_server_set_tls(lh_server *s, SSL_CTX *ctx, int mode)
 void lh_server_tls_stats(const lh_server *s, lh_tls_stats *out)
 {
 	*out = s->tls;
+}
+
+int lh_server_set_peer_domain(lh_server *s, const char *td)
+{
+	char *d = NULL;
+	if (td && !(d = strdup(td)))
+		return -1;
+	/* Connections keep a copy of their own (sc_start). */
+	free(s->peer_domain);
+	s->peer_domain = d;
+	return 0;
 }
 
 void lh_sx_set_data(lh_sx *x, void *data)
@@ -2932,6 +2973,15 @@ static void pool_drop_sessions(lh_pool *p)
 static int tls_new_session(SSL *ssl, SSL_SESSION *sess)
 {
 	lh_tlsc *t = tls_of(ssl);
+	if (t && t->client && t->mem) {
+		/* lh_tls_handshake_mem's client: no pool; the newest
+		 * ticket is the one it hands back. */
+		if (!SSL_SESSION_is_resumable(sess))
+			return 0;
+		SSL_SESSION_free(t->ticket);
+		t->ticket = sess;
+		return 1;
+	}
 	if (!t || !t->client || !t->owner)
 		return 0;
 	lh_cconn *c = t->owner;
@@ -3335,4 +3385,143 @@ void lh_cx_read_enable(lh_cx *x, int on)
 	    tls_has_pending(&c->tls))
 		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
 				    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* ---- one handshake in memory (the simulator) ---- */
+
+/* Each direction's buffer: a whole flight of the handshake (a server's,
+ * with its certificate chain, is about 2 KB) fits many times. */
+#define LH_MEM_BIO (64u * 1024)
+/* Rounds of both sides' steps before a handshake that goes nowhere is
+ * given up: TLS 1.3 needs two (one for the client's ticket reading). */
+#define LH_MEM_ROUNDS 16
+
+/* One step of one side: 1 done, 0 wants the peer's bytes, -1 failed
+ * (noting in *no_cert, if not NULL, whether a client sent no certificate;
+ * the error queue is emptied). */
+static int mem_step(SSL *ssl, int *no_cert)
+{
+	int r = SSL_do_handshake(ssl);
+	if (r == 1)
+		return 1;
+	int e = SSL_get_error(ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return 0;
+	tls_drain(NULL, NULL, no_cert);
+	return -1;
+}
+
+/* The client reads what the server sent after its handshake, as a pool's
+ * connection does before its first answer: the session tickets (and
+ * tls_new_session keeps the newest). Stops when nothing is left. */
+static void mem_read_tickets(SSL *c)
+{
+	unsigned char b[64];
+	for (int i = 0; i < LH_MEM_ROUNDS; i++) {
+		int r = SSL_read(c, b, sizeof b);
+		if (r <= 0)
+			break; /* SSL_ERROR_WANT_READ: all taken */
+	}
+	ERR_clear_error();
+}
+
+int lh_tls_handshake_mem(SSL_CTX *client, SSL_CTX *server,
+			 const char *expect_id, const char *peer_domain,
+			 int64_t at_s, SSL_SESSION *resume,
+			 lh_tls_mem_result *res)
+{
+	lh_tlsc ct, st;
+	SSL *c = NULL, *s = NULL;
+	BIO *bc = NULL, *bs = NULL;
+	int rc = -1, cs = 0, ss = 0, s_nocert = 0;
+
+	memset(res, 0, sizeof *res);
+	memset(&ct, 0, sizeof ct);
+	memset(&st, 0, sizeof st);
+	ct.mem = 1;
+	/* The same SSL setup and verify callback as a pool's connection
+	 * (the client) and a server's (the server). */
+	if (!(c = SSL_new(client)) || !(s = SSL_new(server)) ||
+	    tls_setup(c, &ct, 0) < 0 || tls_setup(s, &st, 1) < 0 ||
+	    (expect_id && !(ct.expect = strdup(expect_id))) ||
+	    (peer_domain && !(st.domain = strdup(peer_domain))))
+		goto out;
+	/* Certificates are valid or not as at the caller's time, not the
+	 * clock's. */
+	X509_VERIFY_PARAM_set_time(SSL_get0_param(c), (time_t)at_s);
+	X509_VERIFY_PARAM_set_time(SSL_get0_param(s), (time_t)at_s);
+	if (BIO_new_bio_pair(&bc, LH_MEM_BIO, &bs, LH_MEM_BIO) != 1)
+		goto out;
+	SSL_set_bio(c, bc, bc); /* each SSL owns its end now */
+	SSL_set_bio(s, bs, bs);
+	SSL_set_connect_state(c);
+	SSL_set_accept_state(s);
+	if (resume && SSL_set_session(c, resume) != 1)
+		goto out;
+
+	/* The client moves first; each side then takes what the other
+	 * wrote. The first failure stops both, as a socket's close would. */
+	for (int i = 0; i < LH_MEM_ROUNDS && cs >= 0 && ss >= 0 &&
+	     !(cs == 1 && ss == 1); i++) {
+		if (cs == 0)
+			cs = mem_step(c, NULL);
+		if (cs >= 0 && ss == 0)
+			ss = mem_step(s, &s_nocert);
+	}
+
+	if (cs == 1 && ss == 1) {
+		/* Done: the identities as a pool's connection
+		 * (cc_tls_ready) and a server's (sc_tls_ready) check them,
+		 * resumed sessions included. */
+		X509 *sp = SSL_get0_peer_certificate(c);
+		X509 *cp = SSL_get0_peer_certificate(s);
+		char sid[TLS_CA_ID_MAX];
+		res->resumed = SSL_session_reused(c) == 1;
+		if (!sp || tls_ca_peer_id(sp, sid, sizeof sid) < 0 ||
+		    (ct.expect && strcmp(sid, ct.expect) != 0)) {
+			res->err = LH_ERR_TLS_IDENTITY;
+		} else if (!cp || tls_ca_peer_id(cp, res->client_id,
+						 sizeof res->client_id) < 0 ||
+			   (st.domain &&
+			    !tls_in_domain(res->client_id, st.domain))) {
+			res->err = LH_ERR_TLS_IDENTITY;
+			res->by_server = 1;
+			res->client_id[0] = '\0';
+		} else {
+			mem_read_tickets(c);
+			res->ticket = ct.ticket;
+			ct.ticket = NULL;
+			/* The connection this handshake stands for ends in
+			 * good order (close_notify both ways, as a pool's
+			 * does): else SSL_free takes the session for a
+			 * broken one and marks it not resumable. */
+			SSL_set_shutdown(c, SSL_SENT_SHUTDOWN |
+					 SSL_RECEIVED_SHUTDOWN);
+			SSL_set_shutdown(s, SSL_SENT_SHUTDOWN |
+					 SSL_RECEIVED_SHUTDOWN);
+		}
+	} else if (ct.verr) {
+		res->err = ct.verr;     /* the client refused the server */
+	} else if (st.verr) {
+		res->err = st.verr;     /* the server refused the client */
+		res->by_server = 1;
+	} else if (s_nocert) {
+		res->err = LH_ERR_TLS_NO_CERT;
+		res->by_server = 1;
+	} else {
+		/* Anything else (a bad signature, a protocol mismatch, no
+		 * progress): whichever side failed first refused. */
+		res->err = LH_ERR_TLS_OTHER;
+		res->by_server = ss < 0 && cs >= 0;
+	}
+	rc = 0;
+out:
+	SSL_free(c);
+	SSL_free(s);
+	SSL_SESSION_free(ct.ticket);
+	free(ct.expect);
+	free(st.domain);
+	free(st.peer_id);
+	ERR_clear_error();
+	return rc;
 }

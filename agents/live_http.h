@@ -417,4 +417,71 @@ X509 *lh_sx_peer_cert(const lh_sx *x);
 const char *lh_cx_peer_id(const lh_cx *x);
 X509 *lh_cx_peer_cert(const lh_cx *x);
 
+/* ---- one handshake in memory (the simulator) ----
+ *
+ * The simulator runs each new connection's handshake through OpenSSL for
+ * real, with the same setup and verify callback as the servers and pools
+ * above (TLS 1.3 only, peer required, SPIFFE ID checks), over a pair of
+ * memory BIOs instead of a socket, and with certificates checked as at a
+ * given time (X509_VERIFY_PARAM_set_time) instead of the clock.
+ *
+ *   client, server   the two sides' contexts (lh_tls_ctx_new; borrowed)
+ *   expect_id        the SPIFFE ID the client requires of the server (NULL:
+ *                    any), as lh_pool_set_tls's
+ *   peer_domain      the trust domain the server requires of the client's
+ *                    SPIFFE ID (NULL: any), as lh_server_set_peer_domain's
+ *   at_s             seconds since the Unix epoch the chains are checked at
+ *   resume           a session the client resumes (NULL: none; borrowed)
+ *
+ * Fills *res. On success (res->err 0) res->ticket is a new session the
+ * client may resume next time (the caller owns it: SSL_SESSION_free; NULL
+ * if the server sent none; the newest of the tickets a full handshake
+ * brings) and res->client_id the client's SPIFFE ID as the server saw it.
+ * Returns 0 when the handshake ran (whatever its outcome), -1 on no
+ * memory. Leaves OpenSSL's error queue empty.
+ *
+ * A failure's class is what the refusing side's own check found (its
+ * verify callback's verdict, or no client certificate), which is more
+ * than a socket's client learns from the alert (an identity mismatch
+ * arrives as a bare handshake_failure, LH_ERR_TLS_OTHER, in a pool's
+ * counters). When both certificates are bad, the client refuses first
+ * (it checks the server's before sending its own): by_server 0.
+ *
+ * Resumption, as over sockets: a resumed session is held to expect_id
+ * and peer_domain again, and keeps the identity of the certificate it was
+ * established with; no certificate is checked, so its validity at at_s
+ * is not either. OpenSSL uses a session once (RFC 8446 C.4): once
+ * resumed, `resume` is no longer resumable (pass the new res->ticket
+ * next time). The ticket's age is counted by OpenSSL on the wall clock,
+ * not at_s: the caller ends sessions in its own time
+ * (MODEL_SESSION_LIFETIME). Tickets are sealed with keys of the server's
+ * context, so a ticket from an earlier server context (before a renewal)
+ * falls back to a full handshake by itself; but a ticket carries the
+ * client's certificate of its day, so the caller must drop a client's
+ * tickets when it changes the client's context (as lh_pool_set_tls
+ * does), or a renewed or faulty client would go on presenting its old
+ * identity. */
+typedef struct lh_tls_mem_result {
+	int err;          /* 0, or the class (LH_ERR_TLS_*) of the failure */
+	int by_server;    /* 1: the server refused the client (its check of
+			   * the client's certificate failed); 0: the client
+			   * refused the server, or no failure */
+	int resumed;      /* 1: the client's session was resumed */
+	SSL_SESSION *ticket;
+	char client_id[2049];
+} lh_tls_mem_result;
+
+int lh_tls_handshake_mem(SSL_CTX *client, SSL_CTX *server,
+			 const char *expect_id, const char *peer_domain,
+			 int64_t at_s, SSL_SESSION *resume,
+			 lh_tls_mem_result *res);
+
+/* Make s's TLS connections accepted from now on require a client SPIFFE
+ * ID in trust domain td (copied; NULL: any domain), as Istio's inbound
+ * matches the client's SAN against the prefix spiffe://<td>/: another
+ * domain fails as LH_ERR_TLS_IDENTITY in s's counters (the client sees a
+ * handshake_failure alert: LH_ERR_TLS_OTHER). Resumed sessions are
+ * checked too. Returns 0, -1 on no memory (nothing changed). */
+int lh_server_set_peer_domain(lh_server *s, const char *td);
+
 #endif

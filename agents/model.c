@@ -91,6 +91,7 @@ void model_free(model *m)
 	for (uint32_t i = 0; i < m->nfaults; i++) {
 		free(m->faults[i].label);
 		free(m->faults[i].side);
+		free(m->faults[i].foreign_domain);
 		match_free(&m->faults[i].match);
 	}
 	free(m->faults);
@@ -98,6 +99,11 @@ void model_free(model *m)
 	for (uint32_t i = 0; i < m->nauthz; i++)
 		authz_policy_clear(&m->authz[i]);
 	free(m->authz);
+	free(m->mtls.trust_domain);
+	free(m->mtls.ca_cert);
+	free(m->mtls.ca_key);
+	free(m->mtls.ca_chain);
+	free(m->mtls.ca_root);
 	free(m->defaults);
 	free(m->name);
 	free(m->file);

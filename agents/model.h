@@ -178,6 +178,52 @@ typedef struct model_policy {
 	uint32_t nrules;
 } model_policy;
 
+/* ---- mutual TLS (Istio PeerAuthentication and istiod's CA) ---- */
+
+/* A workload's inbound mode, as Istio's PeerAuthentication mtls.mode. */
+enum model_mtls_mode {
+	MTLS_UNSET = 0,     /* inherit (the loader resolves every service) */
+	MTLS_DISABLE,       /* plaintext only */
+	MTLS_PERMISSIVE,    /* mutual TLS or plaintext (Istio's default) */
+	MTLS_STRICT,        /* mutual TLS only */
+};
+
+/* The scenario's "mtls" block. Without it (enabled 0) no TLS is modelled
+ * and a callee knows its caller's identity for authorization anyway (as
+ * auto mTLS would give it, at no cost). With it, identity comes only from
+ * a peer certificate: a plaintext request carries none. */
+typedef struct model_mtls {
+	int enabled;
+	char *trust_domain;          /* "cluster.local" */
+	enum model_mtls_mode mode;   /* mesh-wide default: PERMISSIVE */
+	mesh_time cert_ttl;          /* workload certificates: 24h */
+	double grace_ratio;          /* renew at this fraction left: 0.5 */
+	double grace_jitter;         /* +- this: 0.01 */
+	int intermediate;            /* issue from an intermediate CA under
+				      * the root (istiod as a plug-in CA) */
+	/* A plug-in CA from files (istiod's cacerts: ca-cert.pem,
+	 * ca-key.pem, cert-chain.pem, root-cert.pem), paths relative to the
+	 * scenario's directory already resolved; all NULL: a new root per
+	 * run. */
+	char *ca_cert, *ca_key, *ca_chain, *ca_root;
+	/* CPU the simulator charges a new connection's handshake (client and
+	 * server together; a fixed figure keeps runs byte-reproducible):
+	 * full and resumed. */
+	mesh_time handshake_full;
+	mesh_time handshake_resumed;
+} model_mtls;
+
+/* Defaults: the CPU of both sides of one handshake over memory
+ * (lh_tls_handshake_mem), OpenSSL 3.0, P-256, on the 2-core development
+ * machine, median of 50 (`make bench` prints it: bench_http handshakes;
+ * also TLS_MESH_BENCH=1 CK_RUN_SUITE=tls_mesh CK_RUN_CASE=bench
+ * build/check_meshsim): 4.0 to 4.5 ms full, 1.6 to 1.8 ms resumed. */
+#define MODEL_HANDSHAKE_FULL ((mesh_time)4200 * MESH_US)
+#define MODEL_HANDSHAKE_RESUMED ((mesh_time)1700 * MESH_US)
+/* How long a client may resume a session: TLS 1.3 tickets' lifetime in
+ * OpenSSL and BoringSSL (SSL_get_default_timeout, 7200 s). */
+#define MODEL_SESSION_LIFETIME ((mesh_time)7200 * MESH_S)
+
 typedef struct model_service {
 	char *name;
 	model_version *versions;
@@ -192,6 +238,9 @@ typedef struct model_service {
 	char *service_account;  /* the service's name unless given */
 	char *principal;
 	authz_set authz;        /* the authorization policies selecting it */
+	enum model_mtls_mode mtls_mode; /* its inbound's PeerAuthentication
+					 * mode (resolved; with an mtls
+					 * block only) */
 } model_service;
 
 typedef struct model_route {
@@ -247,6 +296,25 @@ enum model_fault_kind {
 	FAULT_NETWORK,     /* extra hop latency, packet loss */
 	FAULT_PAUSE,       /* instances' apps stop (SIGSTOP) and go on (SIGCONT) */
 	FAULT_BANDWIDTH,   /* hops into or out of the target share a slow link */
+	/* Certificate faults (mutual TLS, tls_mesh.h); they need an "mtls"
+	 * block. Targets are a service's instances (or version, instance). */
+	FAULT_CERT_EXPIRE,   /* the targets present an expired certificate;
+			      * a fresh one is issued when the fault ends */
+	FAULT_CERT_NO_ROTATE,/* the targets stop renewing (istiod out of
+			      * reach); renewal resumes when it ends */
+	FAULT_CERT_FOREIGN,  /* the targets present a certificate of another
+			      * trust domain (foreign_domain); signed by the
+			      * mesh CA (foreign_root 0: an identity
+			      * mismatch) or by a root no one trusts
+			      * (foreign_root 1: an unknown CA); their own
+			      * again when it ends */
+	FAULT_ROOT_ROTATE,   /* mesh-wide, for good: a new root signs from
+			      * now on; trust moves to it at once (overlap
+			      * 0) or trusts both (overlap 1); workloads
+			      * move to it at their next renewal */
+	FAULT_MTLS_STRICT,   /* the targets' inbound turns STRICT while
+			      * their callers keep the choice of TLS they
+			      * made (plaintext stays plaintext) */
 };
 
 /* Which hops a bandwidth fault slows (Envoy bandwidth_limit enable_mode). */
@@ -297,6 +365,11 @@ typedef struct model_fault {
 	/* bandwidth: one link per direction, shared by the hops it slows */
 	uint64_t limit_kbps;       /* KiB/s, as Envoy's limit_kbps */
 	uint32_t bw_dirs;          /* enum model_bw_dir bits */
+	/* cert_foreign */
+	char *foreign_domain;      /* "other.local" unless given */
+	int foreign_root;          /* 1: signed by a root no one trusts */
+	/* root_rotate */
+	int overlap;               /* 1: the old root stays trusted */
 } model_fault;
 enum model_metric {
 	METRIC_SUCCESS_RATE = 1, METRIC_ERROR_RATE, METRIC_ERRORS,
@@ -349,6 +422,7 @@ typedef struct model {
 	struct model_rollout *rollout; /* a canary rollout (rollout.h), or NULL */
 	authz_policy *authz;       /* authorization policies, in file order */
 	uint32_t nauthz;
+	model_mtls mtls;           /* mutual TLS; mtls.enabled 0: none */
 } model;
 
 /* Istio's trust domain, the start of every principal meshsim makes. */

@@ -1,6 +1,7 @@
 #include "rec.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,6 +199,14 @@ rec *rec_new(const model *m)
 				  sizeof *r->authz_service);
 	if (!r->authz_policy || !r->authz_service)
 		goto fail;
+	if (m->mtls.enabled) {
+		r->tls_nworkloads = rec_tls_workloads(m);
+		r->tls = calloc((size_t)(r->tls_nworkloads ? r->tls_nworkloads : 1) *
+					REC_TLS_SIDES,
+				sizeof *r->tls);
+		if (!r->tls)
+			goto fail;
+	}
 	if (!r->clients || !r->client_series || !r->services || !r->routes ||
 	    !r->fault_hits || !r->ejections)
 		goto fail;
@@ -263,6 +272,8 @@ void rec_free(rec *r)
 	free(r->edge_ok);
 	free(r->authz_policy);
 	free(r->authz_service);
+	free(r->tls);
+	free(r->certs);
 	free(r->ejections);
 	if (r->vs)
 		for (uint32_t v = 0; v < r->vs_nversions; v++)
@@ -625,6 +636,162 @@ void rec_authz(rec *r, uint32_t service, enum authz_verdict v, uint32_t by)
 		r->authz_policy[by]++;
 }
 
+/* ---- mutual TLS ---- */
+
+const char *rec_tls_fail_name(int k)
+{
+	static const char *const names[REC_TLS_FAIL_COUNT] = {
+		"expired", "unknown_ca", "identity_mismatch", "plaintext_rejected",
+		"no_client_cert", "other"};
+	return k >= 0 && k < REC_TLS_FAIL_COUNT ? names[k] : "?";
+}
+
+const char *rec_tls_side_name(int side)
+{
+	static const char *const names[REC_TLS_SIDES] = {"inbound", "outbound"};
+	return side >= 0 && side < REC_TLS_SIDES ? names[side] : "?";
+}
+
+const char *rec_cert_why_name(int why)
+{
+	/* tls_mesh.h's enum tls_mesh_why, in its order (check_rec_tls holds
+	 * the two together). */
+	static const char *const names[REC_CERT_WHY_COUNT] = {
+		"issued", "renewed", "expired", "foreign", "restored"};
+	return why >= 0 && why < REC_CERT_WHY_COUNT ? names[why] : "?";
+}
+
+uint32_t rec_tls_workloads(const model *m)
+{
+	uint32_t n = m->nclients;
+	for (uint32_t i = 0; i < m->nservices; i++)
+		n += m->services[i].replicas;
+	return n;
+}
+
+void rec_tls_workload_name(const model *m, uint32_t w, char *buf, size_t len)
+{
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		if (w < m->services[i].replicas) {
+			snprintf(buf, len, "%s/%u", m->services[i].name, w);
+			return;
+		}
+		w -= m->services[i].replicas;
+	}
+	if (w < m->nclients)
+		snprintf(buf, len, "client/%s", m->clients[w].name);
+	else
+		snprintf(buf, len, "?");
+}
+
+void rec_tls_handshake(rec *r, uint32_t w, int side, int resumed)
+{
+	assert(side >= 0 && side < REC_TLS_SIDES);
+	rec_tls *t = rec_tls_row(r, w, side);
+	if (!t)
+		return;
+	if (resumed)
+		t->resumed++;
+	else
+		t->full++;
+}
+
+void rec_tls_plaintext(rec *r, uint32_t w, int side)
+{
+	assert(side >= 0 && side < REC_TLS_SIDES);
+	rec_tls *t = rec_tls_row(r, w, side);
+	if (t)
+		t->plaintext++;
+}
+
+void rec_tls_failure(rec *r, uint32_t w, int side, int reason)
+{
+	assert(side >= 0 && side < REC_TLS_SIDES);
+	assert(reason >= 0 && reason < REC_TLS_FAIL_COUNT);
+	rec_tls *t = rec_tls_row(r, w, side);
+	if (t)
+		t->failed[reason]++;
+}
+
+/* Room for n more certificate events; -1 when out of memory (r
+ * unchanged). */
+static int certs_reserve(rec *r, uint32_t n)
+{
+	if (n <= r->certs_cap - r->ncerts)
+		return 0;
+	if (n > UINT32_MAX - r->ncerts)
+		return -1;
+	uint32_t need = r->ncerts + n;
+	uint64_t cap = r->certs_cap ? r->certs_cap : 64;
+	while (cap < need)
+		cap *= 2;
+	if (cap > UINT32_MAX)
+		cap = UINT32_MAX;
+	rec_cert_event *c = realloc(r->certs, (size_t)cap * sizeof *c);
+	if (!c)
+		return -1;
+	r->certs = c;
+	r->certs_cap = (uint32_t)cap;
+	return 0;
+}
+
+void rec_cert(rec *r, const rec_cert_event *e)
+{
+	if (!r->tls || e->workload >= r->tls_nworkloads)
+		return;
+	/* As series_row: a certificate silently missing from the timeline
+	 * would be a lie in the report. */
+	if (certs_reserve(r, 1) < 0)
+		abort();
+	r->certs[r->ncerts++] = *e;
+}
+
+static int cert_before(const rec_cert_event *a, const rec_cert_event *b)
+{
+	if (a->at != b->at)
+		return a->at < b->at;
+	if (a->workload != b->workload)
+		return a->workload < b->workload;
+	return a->why < b->why;
+}
+
+void rec_certs_sort(rec_cert_event *a, uint32_t n, rec_cert_event *tmp)
+{
+	/* A bottom-up merge sort: stable, so that events equal in (time,
+	 * workload, why) keep the order they were recorded (or merged) in,
+	 * and n log n on the long lists a short cert_ttl makes. */
+	rec_cert_event *src = a, *dst = tmp;
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n;
+			size_t hi = mid + w < n ? mid + w : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				dst[k++] = cert_before(&src[j], &src[i]) ? src[j++] : src[i++];
+			while (i < mid)
+				dst[k++] = src[i++];
+			while (j < hi)
+				dst[k++] = src[j++];
+		}
+		rec_cert_event *x = src;
+		src = dst;
+		dst = x;
+	}
+	if (src != a)
+		memcpy(a, src, (size_t)n * sizeof *a);
+}
+
+static void certs_sort_owned(rec *r)
+{
+	if (r->ncerts < 2)
+		return;
+	rec_cert_event *tmp = malloc((size_t)r->ncerts * sizeof *tmp);
+	if (!tmp)
+		abort(); /* as recording does */
+	rec_certs_sort(r->certs, r->ncerts, tmp);
+	free(tmp);
+}
+
 double rec_amplification(const rec_stats *s)
 {
 	return s->issued ? (double)s->pol.attempts / (double)s->issued : 1.0;
@@ -649,6 +816,7 @@ void rec_finish(rec *r, mesh_time end)
 		series_row(&s->series, last);
 		ejected_fill(s, last);
 	}
+	certs_sort_owned(r);
 }
 
 uint64_t rec_completed(const rec_stats *s)
@@ -700,7 +868,7 @@ static int same_shape(const model *a, const model *b)
 		return 1;
 	if (a->nservices != b->nservices || a->nclients != b->nclients ||
 	    a->nroutes != b->nroutes || a->nfaults != b->nfaults ||
-	    a->nauthz != b->nauthz)
+	    a->nauthz != b->nauthz || !a->mtls.enabled != !b->mtls.enabled)
 		return 0;
 	for (uint32_t i = 0; i < a->nservices; i++)
 		if (a->services[i].replicas != b->services[i].replicas)
@@ -874,7 +1042,12 @@ int rec_merge(rec *dst, const rec *src)
 	uint32_t nev = dst->nejections + src->nejections;
 	ej_sort *ev = malloc((nev ? nev : 1) * sizeof *ev);
 	hist *scratch = malloc(sizeof *scratch);
-	if (!ev || !scratch) {
+	rec_cert_event *ctmp = NULL;
+	uint32_t nc = dst->ncerts + src->ncerts;
+	if (src->ncerts > UINT32_MAX - dst->ncerts ||
+	    certs_reserve(dst, src->ncerts) < 0 ||
+	    !(ctmp = malloc((size_t)(nc ? nc : 1) * sizeof *ctmp)) || !ev || !scratch) {
+		free(ctmp);
 		free(ev);
 		free(scratch);
 		return -3;
@@ -905,6 +1078,24 @@ int rec_merge(rec *dst, const rec *src)
 		dst->authz_policy[i] += src->authz_policy[i];
 	for (size_t k = 0; k < (size_t)m->nservices * AUTHZ_VERDICT_COUNT; k++)
 		dst->authz_service[k] += src->authz_service[k];
+	/* Mutual TLS: counters summed; certificates put together and sorted
+	 * as rec_finish sorts them, so that a merge of every process's
+	 * recorder lists them as one recorder would. */
+	for (size_t k = 0; dst->tls && k < (size_t)dst->tls_nworkloads * REC_TLS_SIDES; k++) {
+		rec_tls *d = &dst->tls[k];
+		const rec_tls *s = &src->tls[k];
+		d->full += s->full;
+		d->resumed += s->resumed;
+		d->plaintext += s->plaintext;
+		for (int q = 0; q < REC_TLS_FAIL_COUNT; q++)
+			d->failed[q] += s->failed[q];
+	}
+	if (src->ncerts)
+		memcpy(dst->certs + dst->ncerts, src->certs,
+		       (size_t)src->ncerts * sizeof *src->certs);
+	dst->ncerts = nc;
+	rec_certs_sort(dst->certs, dst->ncerts, ctmp);
+	free(ctmp);
 	size_t ne = (size_t)(m->nservices + m->nclients) * m->nservices;
 	for (size_t k = 0; k < ne; k++) {
 		dst->edge_calls[k] += src->edge_calls[k];

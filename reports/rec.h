@@ -154,6 +154,64 @@ typedef struct rec_vseries {
 				 * that merged steps get exact p50 and p99 */
 } rec_vseries;
 
+/* Mutual TLS handshakes of one sidecar on one side. */
+enum rec_tls_side { REC_TLS_INBOUND = 0, REC_TLS_OUTBOUND, REC_TLS_SIDES };
+/* Why a handshake (or a plaintext connection) failed; report names in
+ * rec_tls_fail_name: "expired", "unknown_ca", "identity_mismatch",
+ * "plaintext_rejected", "no_client_cert", "other". */
+enum rec_tls_fail {
+	REC_TLS_EXPIRED = 0,       /* a certificate expired (or not yet valid) */
+	REC_TLS_UNKNOWN_CA,        /* a chain that leads to no trusted root */
+	REC_TLS_IDENTITY,          /* a trusted chain, the wrong SPIFFE ID */
+	REC_TLS_PLAINTEXT_REJECTED,/* plaintext to a STRICT inbound */
+	REC_TLS_NO_CERT,           /* a TLS client without a certificate */
+	REC_TLS_OTHER,
+	REC_TLS_FAIL_COUNT
+};
+const char *rec_tls_fail_name(int k);
+/* Report names of the sides: "inbound", "outbound" ("?" for another). */
+const char *rec_tls_side_name(int side);
+
+typedef struct rec_tls {
+	uint64_t full;             /* handshakes with certificates exchanged */
+	uint64_t resumed;          /* handshakes resuming a session */
+	uint64_t plaintext;        /* plaintext connections (inbound: accepted;
+				    * outbound: opened) */
+	uint64_t failed[REC_TLS_FAIL_COUNT];
+} rec_tls;
+
+/* One certificate a workload got (tls_mesh.h): when (run time), why (enum
+ * tls_mesh_why), and its validity in run time (not_before may be before
+ * the run's start: certificates are backdated; an expired certificate's
+ * not_after is before `at`), as seconds relative to the run's epoch. */
+typedef struct rec_cert_event {
+	mesh_time at;
+	uint32_t workload;
+	uint8_t why;
+	int64_t not_before_s, not_after_s; /* seconds from the run's start */
+	uint32_t root;             /* which root signed it: 0 the mesh CA,
+				    * k the k-th root_rotate fault's,
+				    * UINT32_MAX a foreign root */
+} rec_cert_event;
+
+#define REC_CERT_ROOT_FOREIGN UINT32_MAX
+
+/* Report names of rec_cert_event.why, in the order of tls_mesh.h's enum
+ * tls_mesh_why: "issued", "renewed", "expired", "foreign", "restored"
+ * ("?" for another value). The recorder keeps its own table so that
+ * reports need nothing of the TLS host code (OpenSSL). */
+#define REC_CERT_WHY_COUNT 5
+const char *rec_cert_why_name(int why);
+
+/* The workloads of m (tls_mesh.h's numbering): its service instances
+ * (services in scenario order, their instances in order), then its load
+ * clients. */
+uint32_t rec_tls_workloads(const model *m);
+/* Workload w's name in reports, as tls_mesh_workload_name:
+ * "<service>/<instance>" or "client/<name>" ("?" out of range), into
+ * buf[len] (truncated to fit). */
+void rec_tls_workload_name(const model *m, uint32_t w, char *buf, size_t len);
+
 typedef struct rec {
 	const model *m;
 	rec_stats *clients;     /* [nclients] from the intended send time */
@@ -186,6 +244,17 @@ typedef struct rec {
 	 * verdict. All zero in a scenario without policies. */
 	uint64_t *authz_policy;    /* [m->nauthz] */
 	uint64_t *authz_service;   /* [nservices x AUTHZ_VERDICT_COUNT] */
+	/* Mutual TLS (tls_mesh.h), per workload w (pod w's sidecar: ninst
+	 * service instances, then nclients load clients) and side; all zero
+	 * and no certificates without an "mtls" block. */
+	uint32_t tls_nworkloads;   /* ninst + nclients (0 without the block) */
+	rec_tls *tls;              /* [tls_nworkloads x REC_TLS_SIDES], NULL
+				    * without the block; rec_tls_row */
+	rec_cert_event *certs;     /* every certificate a workload got, in
+				    * the order recorded (rec_finish and
+				    * rec_merge sort them, stably, by time,
+				    * workload and why) */
+	uint32_t ncerts, certs_cap;
 } rec;
 
 /* A recorder for model m (borrowed; must outlive it). NULL on no memory. */
@@ -265,6 +334,32 @@ void rec_fault_hit(rec *r, uint32_t fault);
  * (an index into m->authz), or UINT32_MAX when no policy decided it. */
 void rec_authz(rec *r, uint32_t service, enum authz_verdict v, uint32_t by);
 
+/* Mutual TLS. Workload w's sidecar completed a handshake on `side`
+ * (resumed or full); opened or accepted a plaintext connection; saw one
+ * fail for `reason` (enum rec_tls_fail; a failure is counted by the side
+ * that found it and by the side it was reported to: the host counts the
+ * server's refusal of a client's certificate at both). Each is a no-op
+ * without an "mtls" block or for a w out of range; side and reason must
+ * be in range (asserted). */
+void rec_tls_handshake(rec *r, uint32_t w, int side, int resumed);
+void rec_tls_plaintext(rec *r, uint32_t w, int side);
+void rec_tls_failure(rec *r, uint32_t w, int side, int reason);
+/* Workload w got a certificate (tls_mesh.c calls it): e is copied. A
+ * no-op without an "mtls" block or for a workload out of range. Running
+ * out of memory aborts, as growing a series does. */
+void rec_cert(rec *r, const rec_cert_event *e);
+/* Sort a[n] stably by (at, workload, why), as rec_finish sorts a
+ * recorder's certificates; tmp[n] is scratch. */
+void rec_certs_sort(rec_cert_event *a, uint32_t n, rec_cert_event *tmp);
+/* Workload w's row of counters on `side`, or NULL (no "mtls" block, w or
+ * side out of range). */
+static inline rec_tls *rec_tls_row(const rec *r, uint32_t w, int side)
+{
+	if (!r->tls || w >= r->tls_nworkloads || side < 0 || side >= REC_TLS_SIDES)
+		return NULL;
+	return &r->tls[(size_t)w * REC_TLS_SIDES + (size_t)side];
+}
+
 /* Attempts per request issued (1 when nothing was issued). */
 double rec_amplification(const rec_stats *s);
 
@@ -317,7 +412,9 @@ void rec_series_add_second(rec_series *s, uint32_t t, hist *h);
  * process dropped events, or the merged log went past what dst keeps, so
  * that later merges cannot replay) the two rows' values are added: an
  * upper bound, since the processes' peaks within a second, added up, are
- * at least the peak of their sum.
+ * at least the peak of their sum. Mutual TLS counters are summed, and
+ * src's certificate events appended to dst's and the whole list sorted as
+ * rec_finish sorts it (all kept: no certificate is dropped).
  *
  * live_at_end: a source's UINT64_MAX means it did not count. The sum of
  * the counted ones is kept, and UINT64_MAX only while no source counted.
@@ -329,7 +426,8 @@ void rec_series_add_second(rec_series *s, uint32_t t, hist *h);
  * not count makes the check fail, which is right: nobody vouched for its
  * requests.
  *
- * Returns 0; -1 when the models differ in shape, -2 when src does not keep
+ * Returns 0; -1 when the models differ in shape (an "mtls" block in one
+ * only counts), -2 when src does not keep
  * seconds, -3 when out of memory: dst unchanged in every case. (Growing a
  * series during the merge aborts when out of memory, as recording does.) */
 int rec_merge(rec *dst, const rec *src);

@@ -256,6 +256,71 @@ json_t *rec_versions_json(const rec *r, mesh_time from)
 	return o;
 }
 
+/* One workload's counters on one side, or NULL when all are zero. */
+static json_t *tls_row_json(const rec_tls *t, uint32_t w, int side, int *bad)
+{
+	uint64_t any = t->full | t->resumed | t->plaintext;
+	for (int k = 0; k < REC_TLS_FAIL_COUNT; k++)
+		any |= t->failed[k];
+	if (!any)
+		return NULL;
+	json_t *o = json_object(), *f = json_object();
+	put(o, "workload", json_integer(w), bad);
+	put(o, "side", json_string(rec_tls_side_name(side)), bad);
+	put(o, "full", u64_json(t->full), bad);
+	put(o, "resumed", u64_json(t->resumed), bad);
+	put(o, "plaintext", u64_json(t->plaintext), bad);
+	for (int k = 0; k < REC_TLS_FAIL_COUNT; k++)
+		put(f, rec_tls_fail_name(k), u64_json(t->failed[k]), bad);
+	put(o, "failed", f, bad);
+	return o;
+}
+
+/* The "mtls" member: null without an mtls block; else the rows of
+ * counters that are not all zero, and every certificate event sorted as
+ * rec_finish sorts them (a recorder still open has them in the order
+ * recorded). */
+static json_t *mtls_json(const rec *r, int *bad)
+{
+	if (!r->tls)
+		return json_null();
+	json_t *o = json_object(), *rows = json_array(), *certs = json_array();
+	put(o, "workloads", json_integer(r->tls_nworkloads), bad);
+	for (uint32_t w = 0; w < r->tls_nworkloads; w++)
+		for (int side = 0; side < REC_TLS_SIDES; side++) {
+			json_t *x = tls_row_json(rec_tls_row(r, w, side), w, side, bad);
+			if (x)
+				push(rows, x, bad);
+		}
+	put(o, "tls", rows, bad);
+	rec_cert_event *c = NULL, *tmp = NULL;
+	if (r->ncerts) {
+		c = malloc((size_t)r->ncerts * sizeof *c);
+		tmp = malloc((size_t)r->ncerts * sizeof *tmp);
+		if (!c || !tmp) {
+			*bad = 1;
+			goto done;
+		}
+		memcpy(c, r->certs, (size_t)r->ncerts * sizeof *c);
+		rec_certs_sort(c, r->ncerts, tmp);
+	}
+	for (uint32_t k = 0; k < r->ncerts; k++) {
+		json_t *a = json_array();
+		push(a, u64_json(c[k].at), bad);
+		push(a, json_integer(c[k].workload), bad);
+		push(a, json_string(rec_cert_why_name(c[k].why)), bad);
+		push(a, json_integer((json_int_t)c[k].not_before_s), bad);
+		push(a, json_integer((json_int_t)c[k].not_after_s), bad);
+		push(a, json_integer((json_int_t)c[k].root), bad);
+		push(certs, a, bad);
+	}
+done:
+	free(c);
+	free(tmp);
+	put(o, "certs", certs, bad);
+	return o;
+}
+
 json_t *rec_snapshot(const rec *r, mesh_time now)
 {
 	assert(r->overall_series.keep);
@@ -360,6 +425,7 @@ json_t *rec_snapshot(const rec *r, mesh_time now)
 	put(ej, "events", evs, &bad);
 	put(root, "ejections", ej, &bad);
 	put(root, "versions", versions_json(r, 0, scratch, &bad), &bad);
+	put(root, "mtls", mtls_json(r, &bad), &bad);
 
 	free(scratch);
 	if (bad) {
@@ -973,6 +1039,111 @@ static int versions_of(rd *c, const json_t *v, const char *path, rec_vseries *vs
 	return 0;
 }
 
+/* The "mtls" member v (at path) into r, fresh: null when this run's
+ * scenario has no mtls block, else the rows and certificates that
+ * mtls_json wrote. */
+static int mtls_of(rd *c, const json_t *v, const char *path, rec *r)
+{
+	const model *m = c->m;
+	char sub[PATH_LEN], sub2[PATH_LEN], sub3[PATH_LEN];
+	if (!m->mtls.enabled) {
+		if (!json_is_null(v))
+			return fail(c, path, "expected null: this run's scenario has no "
+				    "\"mtls\" block");
+		return 0;
+	}
+	if (json_is_null(v))
+		return fail(c, path, "null, but this run's scenario has an \"mtls\" block: "
+			    "the snapshot is of another scenario");
+	if (check_object(c, v, path) < 0)
+		return -1;
+	uint64_t nw;
+	if (field_u64(c, v, "workloads", path, &nw) < 0)
+		return -1;
+	if (nw != r->tls_nworkloads)
+		return fail(c, key_path(sub, path, "workloads"), "%llu workloads here but "
+			    "%u in this run's scenario", (unsigned long long)nw,
+			    r->tls_nworkloads);
+	const json_t *a = array_of(c, v, "tls", path, sub, SIZE_MAX, NULL);
+	if (!a)
+		return -1;
+	for (size_t k = 0; k < json_array_size(a); k++) {
+		const json_t *x = json_array_get(a, k);
+		index_path(sub2, sub, k);
+		uint64_t w;
+		if (check_object(c, x, sub2) < 0 || field_u64(c, x, "workload", sub2, &w) < 0)
+			return -1;
+		if (w >= r->tls_nworkloads)
+			return fail(c, key_path(sub3, sub2, "workload"), "no workload %llu: "
+				    "there are %u", (unsigned long long)w, r->tls_nworkloads);
+		const json_t *sd = member(c, x, "side", sub2, sub3);
+		if (!sd)
+			return -1;
+		int side = -1;
+		for (int q = 0; q < REC_TLS_SIDES; q++)
+			if (json_is_string(sd) && !strcmp(json_string_value(sd), rec_tls_side_name(q)))
+				side = q;
+		if (side < 0)
+			return fail(c, sub3, "expected \"inbound\" or \"outbound\", found %s",
+				    json_is_string(sd) ? json_string_value(sd) : kind(sd));
+		rec_tls *t = rec_tls_row(r, (uint32_t)w, side);
+		/* A row twice would be counted twice: refuse it. */
+		uint64_t any = t->full | t->resumed | t->plaintext;
+		for (int q = 0; q < REC_TLS_FAIL_COUNT; q++)
+			any |= t->failed[q];
+		if (any)
+			return fail(c, sub2, "workload %llu %s a second time",
+				    (unsigned long long)w, rec_tls_side_name(side));
+		if (field_u64(c, x, "full", sub2, &t->full) < 0 ||
+		    field_u64(c, x, "resumed", sub2, &t->resumed) < 0 ||
+		    field_u64(c, x, "plaintext", sub2, &t->plaintext) < 0 ||
+		    named_counts(c, x, "failed", sub2, rec_tls_fail_name, REC_TLS_FAIL_COUNT,
+				 t->failed) < 0)
+			return -1;
+	}
+	if (!(a = array_of(c, v, "certs", path, sub, SIZE_MAX, NULL)))
+		return -1;
+	if (json_array_size(a) > UINT32_MAX)
+		return fail(c, sub, "too many certificates");
+	for (size_t k = 0; k < json_array_size(a); k++) {
+		const json_t *e = json_array_get(a, k);
+		index_path(sub2, sub, k);
+		if (!json_is_array(e) || json_array_size(e) != 6)
+			return fail(c, sub2, "expected [at, workload, why, not_before_s, "
+				    "not_after_s, root], found %s", kind(e));
+		uint64_t at, w, root;
+		if (u64_of(c, json_array_get(e, 0), sub2, &at) < 0 ||
+		    u64_of(c, json_array_get(e, 1), sub2, &w) < 0 ||
+		    u64_of(c, json_array_get(e, 5), sub2, &root) < 0)
+			return -1;
+		if (w >= r->tls_nworkloads)
+			return fail(c, sub2, "no workload %llu: there are %u",
+				    (unsigned long long)w, r->tls_nworkloads);
+		if (root > UINT32_MAX)
+			return fail(c, sub2, "root %llu out of range", (unsigned long long)root);
+		const json_t *why = json_array_get(e, 2);
+		int y = -1;
+		for (int q = 0; q < REC_CERT_WHY_COUNT; q++)
+			if (json_is_string(why) && !strcmp(json_string_value(why), rec_cert_why_name(q)))
+				y = q;
+		if (y < 0)
+			return fail(c, sub2, "expected why (\"issued\", \"renewed\", \"expired\", "
+				    "\"foreign\" or \"restored\") third, found %s",
+				    json_is_string(why) ? json_string_value(why) : kind(why));
+		const json_t *nb = json_array_get(e, 3), *na = json_array_get(e, 4);
+		if (!json_is_integer(nb) || !json_is_integer(na))
+			return fail(c, sub2, "expected whole seconds for not_before_s and "
+				    "not_after_s, found %s and %s", kind(nb), kind(na));
+		rec_cert_event ce = {
+			.at = at, .workload = (uint32_t)w, .why = (uint8_t)y,
+			.not_before_s = (int64_t)json_integer_value(nb),
+			.not_after_s = (int64_t)json_integer_value(na),
+			.root = (uint32_t)root};
+		rec_cert(r, &ce);
+	}
+	return 0;
+}
+
 /* Everything of the snapshot into r, a fresh recorder of c->m. */
 static int snapshot_of(rd *c, const json_t *root, rec *r)
 {
@@ -1130,6 +1301,8 @@ static int snapshot_of(rd *c, const json_t *root, rec *r)
 	}
 	r->nejections = (uint32_t)json_array_size(a);
 	if (!(v = member(c, root, "versions", "", sub)) || versions_of(c, v, sub, r->vs) < 0)
+		return -1;
+	if (!(v = member(c, root, "mtls", "", sub)) || mtls_of(c, v, sub, r) < 0)
 		return -1;
 	r->finished = 1;
 	return 0;
@@ -1410,6 +1583,130 @@ static void instance_labels(const model *m, uint32_t s, uint32_t j, char *num,
 	l[2] = (lbl){"instance", num};
 }
 
+/* Does workload w's sidecar have anything counted on `side`? Only those
+ * rows are exposed: a sidecar's /metrics then shows its own workload, not
+ * every pod of the mesh at zero. */
+static int tls_row_used(const rec_tls *t)
+{
+	uint64_t any = t->full | t->resumed | t->plaintext;
+	for (int k = 0; k < REC_TLS_FAIL_COUNT; k++)
+		any |= t->failed[k];
+	return any != 0;
+}
+
+#define WORKLOAD_NAME 512
+
+/* Mutual TLS, named after Envoy's TLS statistics (ssl.handshake,
+ * ssl.connection_error, ssl.fail_verify_*) and Istio's agent's certificate
+ * gauges: per workload (its pod's sidecar) and side. Returns -1 when out
+ * of memory. */
+static int tls_metrics(const rec *r, FILE *out, const char *x)
+{
+	const model *m = r->m;
+	uint32_t nw = r->tls_nworkloads;
+	lbl l[MAX_LABELS];
+	char wname[WORKLOAD_NAME];
+	uint32_t *newest = malloc((size_t)(nw ? nw : 1) * sizeof *newest);
+	uint64_t *bywhy = calloc((size_t)(nw ? nw : 1) * REC_CERT_WHY_COUNT, sizeof *bywhy);
+	if (!newest || !bywhy) {
+		free(newest);
+		free(bywhy);
+		return -1;
+	}
+
+	family(out, "meshsim_tls_handshakes_total", "counter",
+	       "Mutual TLS handshakes a workload's sidecar completed, by side and by "
+	       "whether it resumed a session (Envoy ssl.handshake, ssl.session_reused).");
+	for (uint32_t w = 0; w < nw; w++)
+		for (int side = 0; side < REC_TLS_SIDES; side++) {
+			const rec_tls *t = rec_tls_row(r, w, side);
+			if (!tls_row_used(t))
+				continue;
+			rec_tls_workload_name(m, w, wname, sizeof wname);
+			l[0] = (lbl){"workload", wname};
+			l[1] = (lbl){"side", rec_tls_side_name(side)};
+			l[2] = (lbl){"kind", "full"};
+			sample(out, x, "meshsim_tls_handshakes_total", "", l, 3, t->full);
+			l[2] = (lbl){"kind", "resumed"};
+			sample(out, x, "meshsim_tls_handshakes_total", "", l, 3, t->resumed);
+		}
+	family(out, "meshsim_tls_handshake_failures_total", "counter",
+	       "Connections whose mutual TLS handshake failed, or plaintext ones a STRICT "
+	       "inbound refused, by reason (Envoy ssl.connection_error, ssl.fail_verify_*); "
+	       "counted by the side that found it and the side it was reported to.");
+	for (uint32_t w = 0; w < nw; w++)
+		for (int side = 0; side < REC_TLS_SIDES; side++) {
+			const rec_tls *t = rec_tls_row(r, w, side);
+			if (!tls_row_used(t))
+				continue;
+			rec_tls_workload_name(m, w, wname, sizeof wname);
+			l[0] = (lbl){"workload", wname};
+			l[1] = (lbl){"side", rec_tls_side_name(side)};
+			for (int k = 0; k < REC_TLS_FAIL_COUNT; k++) {
+				l[2] = (lbl){"reason", rec_tls_fail_name(k)};
+				sample(out, x, "meshsim_tls_handshake_failures_total", "", l, 3,
+				       t->failed[k]);
+			}
+		}
+	family(out, "meshsim_tls_plaintext_connections_total", "counter",
+	       "Plaintext connections: inbound, those accepted (PERMISSIVE or DISABLE); "
+	       "outbound, those opened.");
+	for (uint32_t w = 0; w < nw; w++)
+		for (int side = 0; side < REC_TLS_SIDES; side++) {
+			const rec_tls *t = rec_tls_row(r, w, side);
+			if (!tls_row_used(t))
+				continue;
+			rec_tls_workload_name(m, w, wname, sizeof wname);
+			l[0] = (lbl){"workload", wname};
+			l[1] = (lbl){"side", rec_tls_side_name(side)};
+			sample(out, x, "meshsim_tls_plaintext_connections_total", "", l, 2,
+			       t->plaintext);
+		}
+
+	/* Each workload's newest certificate: the latest in (time, why), and
+	 * among equals the last recorded. */
+	for (uint32_t w = 0; w < nw; w++)
+		newest[w] = UINT32_MAX;
+	for (uint32_t k = 0; k < r->ncerts; k++) {
+		const rec_cert_event *e = &r->certs[k];
+		uint32_t *n = &newest[e->workload];
+		if (e->why < REC_CERT_WHY_COUNT)
+			bywhy[(size_t)e->workload * REC_CERT_WHY_COUNT + e->why]++;
+		if (*n == UINT32_MAX || e->at > r->certs[*n].at ||
+		    (e->at == r->certs[*n].at && e->why >= r->certs[*n].why))
+			*n = k;
+	}
+	family(out, "meshsim_certificates_total", "counter",
+	       "Certificates a workload got from the mesh CA, by why: issued (its first), "
+	       "renewed, expired or foreign (a fault's), restored (a fault ended).");
+	for (uint32_t w = 0; w < nw; w++) {
+		if (newest[w] == UINT32_MAX)
+			continue;
+		rec_tls_workload_name(m, w, wname, sizeof wname);
+		l[0] = (lbl){"workload", wname};
+		for (int k = 0; k < REC_CERT_WHY_COUNT; k++) {
+			l[1] = (lbl){"why", rec_cert_why_name(k)};
+			sample(out, x, "meshsim_certificates_total", "", l, 2,
+			       bywhy[(size_t)w * REC_CERT_WHY_COUNT + k]);
+		}
+	}
+	family(out, "meshsim_cert_expiry_seconds", "gauge",
+	       "When the workload's newest certificate expires (its not_after), in seconds "
+	       "from the run's start; below zero when it expired before the run began.");
+	for (uint32_t w = 0; w < nw; w++) {
+		if (newest[w] == UINT32_MAX)
+			continue;
+		rec_tls_workload_name(m, w, wname, sizeof wname);
+		l[0] = (lbl){"workload", wname};
+		fprintf(out, "meshsim_cert_expiry_seconds");
+		labels_out(out, x, l, 1);
+		fprintf(out, " %lld\n", (long long)r->certs[newest[w]].not_after_s);
+	}
+	free(newest);
+	free(bywhy);
+	return 0;
+}
+
 int rec_prometheus(const rec *r, FILE *out, const char *labels)
 {
 	const model *m = r->m;
@@ -1600,5 +1897,7 @@ int rec_prometheus(const rec *r, FILE *out, const char *labels)
 			sample(out, x, "meshsim_edge_requests_total", "", l, 4,
 			       r->edge_calls[k] - r->edge_ok[k]);
 		}
+	if (r->tls && tls_metrics(r, out, x) < 0)
+		return -1;
 	return ferror(out) ? -1 : 0;
 }

@@ -8,13 +8,13 @@
  * and writes report.json from it exactly as for a simulation. Sidecars also
  * serve their recorder as Prometheus metrics (GET /metrics).
  *
- * Snapshot format ("format": "meshsim-rec", "version": 2). Times and
+ * Snapshot format ("format": "meshsim-rec", "version": 3). Times and
  * latencies are integer nanoseconds; counts are integers (one above
  * 2^63 - 1 is written as a string of digits). Entities are named by their
  * index in the model, in scenario order: every process loads the same
  * scenario file, so indexes agree; "scenario" lets a merge check that.
  *
- *   { "format": "meshsim-rec", "version": 2,
+ *   { "format": "meshsim-rec", "version": 3,
  *     "scenario": { "name": N, "services": [name...], "replicas": [n...],
  *                   "clients": [name...], "routes": [[service, path]...],
  *                   "faults": n },
@@ -31,7 +31,8 @@
  *                                      ... ] },  per service
  *     "edges": [ [from, to, calls, ok] ... ],        only edges with calls
  *     "ejections": { "total": n, "events": [ [t, service, instance, 1|-1] ... ] },
- *     "versions": VERSIONS, or null when the scenario has no rollout }
+ *     "versions": VERSIONS, or null when the scenario has no rollout,
+ *     "mtls": MTLS, or null when the scenario has no "mtls" block }
  *
  *   STATS: { "issued": n, "outcomes": { "success": n, ... every outcome },
  *            "status": { "503": n, ... nonzero only },
@@ -64,8 +65,22 @@
  *                               "latency": [ HIST or null per step ] } ... ] }
  *             A snapshot's has "first": 0; totals are over the whole run.
  *
- * Version 2 added "versions" and "authorization"; a version 1 snapshot
- * is refused.
+ *   MTLS: mutual TLS (rec.h): { "workloads": n (service instances, then
+ *             load clients),
+ *             "tls": [ { "workload": w, "side": "inbound"|"outbound",
+ *                        "full", "resumed", "plaintext": n,
+ *                        "failed": { reason: n ... every reason } } ... ],
+ *                 only rows with a count above zero, each at most once
+ *             "certs": [ [at ns, workload, why ("issued", "renewed",
+ *                        "expired", "foreign", "restored"), not_before_s,
+ *                        not_after_s (seconds from the run's start, may be
+ *                        below zero), root (0 the mesh CA, k the k-th
+ *                        root_rotate fault's, 4294967295 a foreign root)]
+ *                      ... ] } every certificate, sorted as rec_finish
+ *                        sorts them
+ *
+ * Version 2 added "versions" and "authorization", version 3 "mtls"; a
+ * snapshot of another version is refused.
  *
  * A snapshot always shows the recorder as rec_finish would leave it: a
  * recorder still open shows its open second and rows up to `now`.
@@ -80,7 +95,7 @@
 #include "rec.h"
 
 #define REC_JSON_FORMAT "meshsim-rec"
-#define REC_JSON_VERSION 2
+#define REC_JSON_VERSION 3
 
 /* The Content-Type of rec_prometheus's output over HTTP. */
 #define REC_PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -154,6 +169,16 @@ int rec_merge_versions_json(rec *dst, const json_t *v, char *err, size_t errlen)
  *       meshsim_version_requests_total{service,version,response_class=
  *       "non5xx"|"5xx"} (mirrored copies too) and
  *       meshsim_version_calls_total{service,version} (routed calls only)
+ *   with an "mtls" block, per workload ("<service>/<instance>" or
+ *       "client/<name>") and side ("inbound"|"outbound"), for the rows with
+ *       anything counted: meshsim_tls_handshakes_total{workload,side,kind=
+ *       "full"|"resumed"}, meshsim_tls_handshake_failures_total{workload,
+ *       side,reason} (rec_tls_fail_name), meshsim_tls_plaintext_connections_total
+ *       {workload,side}; per workload with a certificate:
+ *       meshsim_certificates_total{workload,why} and the gauge
+ *       meshsim_cert_expiry_seconds{workload}: its newest certificate's
+ *       not_after, in seconds from the run's start (below zero for one that
+ *       expired before the run began)
  *
  * Histograms have Istio's default buckets, in seconds: 0.0005 0.001 0.005
  * 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10 30 60 300 600 1800 3600 +Inf.

@@ -229,8 +229,8 @@ static int write_cdfs(const json_t *r, const char *dir)
 	return 0;
 }
 
-/* Run gnuplot on the script in dir; its chatter goes to dir/gnuplot.log. */
-static int run_gnuplot(const char *dir)
+/* Run gnuplot on `script` in dir; its chatter goes to dir/`log`. */
+static int run_gnuplot(const char *dir, const char *script, const char *log)
 {
 	/* What we buffered must not be written twice, by the child too. */
 	fflush(NULL);
@@ -240,9 +240,9 @@ static int run_gnuplot(const char *dir)
 	if (pid == 0) {
 		if (chdir(dir) < 0)
 			_exit(126);
-		if (!freopen("gnuplot.log", "w", stderr) || !freopen("/dev/null", "w", stdout))
+		if (!freopen(log, "w", stderr) || !freopen("/dev/null", "w", stdout))
 			_exit(126);
-		execlp("gnuplot", "gnuplot", "charts.gp", (char *)NULL);
+		execlp("gnuplot", "gnuplot", script, (char *)NULL);
 		_exit(127);
 	}
 	int st;
@@ -250,6 +250,210 @@ static int run_gnuplot(const char *dir)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* ---- the certificate timeline (reports with an "mtls" section) ---- */
+
+/* Workloads drawn at most: one row each. */
+#define MTLS_CHART_ROWS 60
+
+/* Colours by why a workload got the certificate, in
+ * rec_cert_why_name's order. */
+static const struct {
+	const char *why;
+	unsigned rgb;
+} cert_colours[] = {
+	{"issued", 0x3c78d8}, {"renewed", 0x6aa84f}, {"expired", 0xcc0000},
+	{"foreign", 0xe69138}, {"restored", 0x8e7cc3},
+};
+#define NCOLOURS (sizeof cert_colours / sizeof cert_colours[0])
+
+static unsigned cert_colour(const char *why)
+{
+	for (size_t k = 0; k < NCOLOURS; k++)
+		if (!strcmp(why, cert_colours[k].why))
+			return cert_colours[k].rgb;
+	return 0x999999;
+}
+
+/* The rows of the chart: the workloads (in the report's order) that got
+ * a certificate listed, at most MTLS_CHART_ROWS. row[i] is workload i's
+ * row or -1. Returns the number of rows. */
+static int cert_rows(const json_t *mt, int *row, size_t nw)
+{
+	const json_t *wls = json_object_get(mt, "workloads");
+	const json_t *certs = json_object_get(mt, "certificates");
+	int n = 0;
+	for (size_t i = 0; i < nw; i++) {
+		row[i] = -1;
+		const char *name = ru_str(json_array_get(wls, i), "name", "");
+		for (size_t k = 0; k < json_array_size(certs) && n < MTLS_CHART_ROWS; k++)
+			if (!strcmp(ru_str(json_array_get(certs, k), "workload", ""), name)) {
+				row[i] = n++;
+				break;
+			}
+	}
+	return n;
+}
+
+static int row_of(const json_t *wls, const int *row, size_t nw, const char *name)
+{
+	for (size_t i = 0; i < nw; i++)
+		if (!strcmp(ru_str(json_array_get(wls, i), "name", ""), name))
+			return row[i];
+	return -1;
+}
+
+/* mtls-certs.dat and mtls.gp in cdir. On its workload's row, each
+ * certificate is a thick bar over the time the workload used it (from
+ * when it got it to when it got the next, or the run's end) and a thin
+ * bar under it over its validity (not_before to not_after, seconds of run
+ * time), both coloured by why it was issued; the run (0 to its end) is
+ * between dashed lines. A renewal shows as a new thin bar that starts
+ * before the old one ends (Istio renews at half of a certificate's life);
+ * an expired certificate as a thick bar past the end of its thin one. */
+static int write_mtls(const json_t *r, const char *cdir, int *nrows)
+{
+	const json_t *mt = json_object_get(r, "mtls");
+	const json_t *wls = json_object_get(mt, "workloads");
+	const json_t *certs = json_object_get(mt, "certificates");
+	size_t nw = json_array_size(wls), nc = json_array_size(certs);
+	int *row = calloc(nw ? nw : 1, sizeof *row);
+	int *cy = calloc(nc ? nc : 1, sizeof *cy);
+	size_t *last = calloc(MTLS_CHART_ROWS, sizeof *last);
+	double *until = calloc(nc ? nc : 1, sizeof *until);
+	FILE *f = NULL;
+	if (!row || !cy || !last || !until)
+		goto fail;
+	int n = cert_rows(mt, row, nw);
+	*nrows = n;
+	double end = ru_num(json_object_get(r, "run"), "end_s", 0);
+	if (end <= 0)
+		end = 1;
+	double lo = 0, hi = end;
+	/* In use until the workload's next certificate (they are listed in
+	 * time order), or the end. */
+	for (size_t k = 0; k < nc; k++) {
+		const json_t *c = json_array_get(certs, k);
+		int y = cy[k] = row_of(wls, row, nw, ru_str(c, "workload", ""));
+		until[k] = end;
+		if (y < 0)
+			continue;
+		if (last[y])
+			until[last[y] - 1] = ru_num(c, "at_s", 0);
+		last[y] = k + 1;
+	}
+	char path[4300];
+	snprintf(path, sizeof path, "%s/mtls-certs.dat", cdir);
+	if (!(f = fopen(path, "w")))
+		goto fail;
+	fprintf(f, "# row at_s not_before_s not_after_s rgb in_use_until_s\n");
+	for (size_t k = 0; k < nc; k++) {
+		const json_t *c = json_array_get(certs, k);
+		if (cy[k] < 0)
+			continue;
+		double nb = ru_num(c, "not_before_s", 0), na = ru_num(c, "not_after_s", 0);
+		if (nb < lo)
+			lo = nb;
+		if (na > hi)
+			hi = na;
+		fprintf(f, "%d %g %g %g %u %g\n", cy[k], ru_num(c, "at_s", 0), nb, na,
+			cert_colour(ru_str(c, "why", "")), until[k]);
+	}
+	free(cy);
+	free(last);
+	free(until);
+	cy = NULL;
+	last = NULL;
+	until = NULL;
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto fail;
+	}
+	/* The run is what matters: a day-long certificate of a one-minute run
+	 * is cut at half a run either side, with a margin always shown. */
+	if (lo < -0.5 * end)
+		lo = -0.5 * end;
+	if (lo > -0.02 * end)
+		lo = -0.02 * end;
+	if (hi > 1.5 * end)
+		hi = 1.5 * end;
+	if (hi < 1.02 * end)
+		hi = 1.02 * end;
+
+	snprintf(path, sizeof path, "%s/mtls.gp", cdir);
+	if (!(f = fopen(path, "w")))
+		goto fail;
+	int h = 90 + 20 * (n ? n : 1);
+	fprintf(f, "# The certificate timeline; run `gnuplot mtls.gp` here to draw it again.\n"
+		   "set datafile missing 'NaN'\nset grid xtics\nset key outside right top\n"
+		   "set xlabel 'run time (s); the run between the dashed lines'\n"
+		   "set xrange [%g:%g]\nset yrange [%g:-0.6]\n"
+		   "set arrow 1 from 0, graph 0 to 0, graph 1 nohead dt 2 lw 1.5 lc rgb '#333333'\n"
+		   "set arrow 2 from %g, graph 0 to %g, graph 1 nohead dt 2 lw 1.5 lc rgb '#333333'\n"
+		   "set ytics (",
+		lo, hi, n ? n - 0.4 : 0.6, end, end);
+	for (size_t i = 0, first = 1; i < nw; i++) {
+		if (row[i] < 0)
+			continue;
+		fprintf(f, "%s", first ? "" : ", ");
+		gp_quote(f, ru_str(json_array_get(wls, i), "name", "?"));
+		fprintf(f, " %d", row[i]);
+		first = 0;
+	}
+	fprintf(f, ")\n");
+	static const char *const terms[2][3] = {
+		{"svg", "dynamic noenhanced font 'sans,10' background '#ffffff'", "svg"},
+		{"pngcairo", "noenhanced font 'sans,9'", "png"}};
+	for (int t = 0; t < 2; t++) {
+		/* noenhanced: names such as not_after are no subscripts. */
+		fprintf(f, "set terminal %s size 900,%d %s\n", terms[t][0], h, terms[t][1]);
+		fprintf(f, "set output 'mtls-certs.%s'\n"
+			   "set title 'Workload certificates: in use (thick), valid from not_before "
+			   "to not_after (thin)'\n",
+			terms[t][2]);
+		if (!n) {
+			fprintf(f, "plot NaN t 'no certificates'\n");
+			continue;
+		}
+		/* Validity first, faint (renewals overlap), then the time in
+		 * use over it, solid. */
+		fprintf(f, "plot 'mtls-certs.dat' u (($3+$4)/2):($1+0.2):3:4:($1+0.1):($1+0.3):5 "
+			   "w boxxyerror fs transparent solid 0.3 noborder lc rgb variable notitle, \\\n"
+			   "  '' u (($2+$6)/2):($1-0.1):2:6:($1-0.35):($1+0.05):5 "
+			   "w boxxyerror fs solid 0.9 border lc rgb '#ffffff' lc rgb variable notitle");
+		for (size_t k = 0; k < NCOLOURS; k++)
+			fprintf(f, ", \\\n  NaN w boxes fs solid 0.9 noborder lc rgb '#%06x' t '%s'",
+				cert_colours[k].rgb, cert_colours[k].why);
+		fprintf(f, "\n");
+	}
+	free(row);
+	return fclose(f);
+fail:
+	if (f)
+		fclose(f);
+	free(row);
+	free(cy);
+	free(last);
+	free(until);
+	return -1;
+}
+
+static int mtls_chart(const json_t *r, const char *cdir, char *why, size_t whylen)
+{
+	if (!json_is_object(json_object_get(r, "mtls")))
+		return 0;
+	int n;
+	if (write_mtls(r, cdir, &n) < 0) {
+		snprintf(why, whylen, "%s: cannot write the certificate timeline", cdir);
+		return -1;
+	}
+	if (run_gnuplot(cdir, "mtls.gp", "gnuplot-mtls.log") < 0) {
+		snprintf(why, whylen, "gnuplot failed on the certificate timeline; see "
+				      "%s/gnuplot-mtls.log", cdir);
+		return -1;
+	}
+	return 0;
 }
 
 int render_charts(const json_t *r, const char *dir, char *why, size_t whylen)
@@ -280,9 +484,11 @@ int render_charts(const json_t *r, const char *dir, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: cannot write", path);
 		return -1;
 	}
-	if (run_gnuplot(cdir) < 0) {
+	if (run_gnuplot(cdir, "charts.gp", "gnuplot.log") < 0) {
 		snprintf(why, whylen, "gnuplot failed; see %s/gnuplot.log", cdir);
 		return -1;
 	}
-	return render_rollout_charts(r, cdir, why, whylen);
+	if (render_rollout_charts(r, cdir, why, whylen) < 0)
+		return -1;
+	return mtls_chart(r, cdir, why, whylen);
 }

@@ -4,7 +4,8 @@
  * Everything is inline (style, the service graph we draw as SVG, gnuplot's
  * SVG charts), nothing is fetched, so the file can be opened anywhere or
  * attached to a build. Sections carry ids (objectives, graph, charts,
- * services, routes, faults) that the browser test looks for.
+ * services, routes, faults; mtls with an "mtls" block) that the browser
+ * test looks for.
  */
 #include "render.h"
 
@@ -378,6 +379,123 @@ static void faults(FILE *f, const json_t *r)
 	fprintf(f, "<p>Outlier ejections: %.0f.</p></section>\n", ru_num(ej, "total", 0));
 }
 
+/* ---- mutual TLS ---- */
+
+static const char *const tls_reasons[] = {
+	"expired", "unknown_ca", "identity_mismatch", "plaintext_rejected",
+	"no_client_cert", "other"};
+#define NREASONS (sizeof tls_reasons / sizeof tls_reasons[0])
+
+static void tls_cells(FILE *f, const json_t *sd)
+{
+	const json_t *fl = json_object_get(sd, "failures");
+	fprintf(f, "<td>%.0f</td><td>%.0f</td><td>%.0f</td>", ru_num(sd, "full", 0),
+		ru_num(sd, "resumed", 0), ru_num(sd, "plaintext", 0));
+	for (size_t k = 0; k < NREASONS; k++)
+		fprintf(f, "<td>%.0f</td>", ru_num(fl, tls_reasons[k], 0));
+	double failed = ru_num(sd, "failed", 0);
+	fprintf(f, "<td>%s%.0f%s</td>", failed > 0 ? "<b class=\"bad\">" : "", failed,
+		failed > 0 ? "</b>" : "");
+}
+
+static void tls_head(FILE *f, const char *first)
+{
+	fprintf(f, "<table><tr><th>%s</th><th>side</th><th>full</th><th>resumed</th>"
+		   "<th>plaintext</th>", first);
+	for (size_t k = 0; k < NREASONS; k++) {
+		fprintf(f, "<th>");
+		esc(f, tls_reasons[k]);
+		fprintf(f, "</th>");
+	}
+	fprintf(f, "<th>failed</th></tr>\n");
+}
+
+static int tls_side_used(const json_t *sd)
+{
+	return ru_num(sd, "full", 0) > 0 || ru_num(sd, "resumed", 0) > 0 ||
+	       ru_num(sd, "plaintext", 0) > 0 || ru_num(sd, "failed", 0) > 0;
+}
+
+/* The "mtls" section of the report, when it has one: modes, handshakes
+ * and failures (in all and per workload that did anything), the
+ * certificates by why, and the certificate timeline chart. */
+static void mtls(FILE *f, const json_t *r, const char *dir)
+{
+	const json_t *mt = json_object_get(r, "mtls");
+	if (!json_is_object(mt))
+		return;
+	static const char *const sides[2] = {"outbound", "inbound"};
+	fprintf(f, "<section id=\"mtls\"><h2>Mutual TLS</h2>\n<p>Trust domain ");
+	esc(f, ru_str(mt, "trust_domain", "?"));
+	fprintf(f, "; mesh-wide mode ");
+	esc(f, ru_str(mt, "mode", "?"));
+	fprintf(f, "; certificates live %gs and are renewed with %.0f%% of their life left.",
+		ru_num(mt, "cert_ttl_s", 0), 100 * ru_num(mt, "grace_ratio", 0));
+	const json_t *svcs = json_object_get(mt, "services");
+	fprintf(f, " Inbound modes:");
+	for (size_t i = 0; i < json_array_size(svcs); i++) {
+		const json_t *s = json_array_get(svcs, i);
+		fprintf(f, "%s ", i ? "," : "");
+		esc(f, ru_str(s, "name", "?"));
+		fprintf(f, " ");
+		esc(f, ru_str(s, "mode", "?"));
+	}
+	fprintf(f, ".</p>\n<p class=\"note\">Outbound: as the callers' sidecars counted "
+		   "connections (each once); inbound: as the servers' sidecars did. A failure "
+		   "is counted by the side that found it and the side it was reported to. "
+		   "Plaintext outbound counts connections opened, inbound those accepted.");
+	if (json_object_get(r, "authorization"))
+		fprintf(f, " Authorization decides on the identities these certificates "
+			   "carry: denials per policy are in the summary's authorization "
+			   "section and in report.json's <code>authorization</code>.");
+	fprintf(f, "</p>\n");
+	tls_head(f, "");
+	const json_t *tot = json_object_get(mt, "totals");
+	for (int k = 0; k < 2; k++) {
+		fprintf(f, "<tr><td>all workloads</td><td>%s</td>", sides[k]);
+		tls_cells(f, json_object_get(tot, sides[k]));
+		fprintf(f, "</tr>\n");
+	}
+	fprintf(f, "</table>\n<h3>Workloads</h3>\n");
+	const json_t *wls = json_object_get(mt, "workloads");
+	int any = 0;
+	for (size_t i = 0; i < json_array_size(wls); i++) {
+		const json_t *w = json_array_get(wls, i);
+		for (int k = 0; k < 2; k++) {
+			const json_t *sd = json_object_get(w, sides[k]);
+			if (!tls_side_used(sd))
+				continue;
+			if (!any++)
+				tls_head(f, "workload");
+			fprintf(f, "<tr%s><td>", ru_num(sd, "failed", 0) > 0 ? " class=\"missed\"" : "");
+			esc(f, ru_str(w, "name", "?"));
+			fprintf(f, "</td><td>%s</td>", sides[k]);
+			tls_cells(f, sd);
+			fprintf(f, "</tr>\n");
+		}
+	}
+	if (any)
+		fprintf(f, "</table>\n");
+	else
+		fprintf(f, "<p>No workload made or accepted a connection.</p>\n");
+	const json_t *bw = json_object_get(mt, "certificates_by_why");
+	fprintf(f, "<h3>Certificates</h3>\n<p>%.0f in all: %.0f issued, %.0f renewed, "
+		   "%.0f expired and %.0f foreign (faults), %.0f restored.",
+		ru_num(mt, "certificates_total", 0), ru_num(bw, "issued", 0),
+		ru_num(bw, "renewed", 0), ru_num(bw, "expired", 0), ru_num(bw, "foreign", 0),
+		ru_num(bw, "restored", 0));
+	if (json_is_true(json_object_get(mt, "certificates_truncated")))
+		fprintf(f, " The report lists the first %zu.",
+			json_array_size(json_object_get(mt, "certificates")));
+	fprintf(f, "</p>\n<figure class=\"chart\" id=\"chart-mtls-certs\">");
+	char path[4200];
+	snprintf(path, sizeof path, "%s/charts/mtls-certs.svg", dir);
+	if (inline_svg(f, path) < 0)
+		fprintf(f, "<p class=\"note\">Certificate timeline: not drawn (gnuplot draws it: "
+			   "apt-get install gnuplot-nox, then meshsim report DIR).</p>");
+	fprintf(f, "</figure>\n</section>\n");
+}
+
 static const char *css =
 	"body{font-family:sans-serif;margin:24px;color:#222;max-width:1000px}"
 	"h1{margin-bottom:4px}table{border-collapse:collapse;margin:8px 0 16px}"
@@ -428,6 +546,7 @@ int render_html(const json_t *r, const char *dir, char *err, size_t errlen)
 	services(f, r);
 	routes(f, r);
 	faults(f, r);
+	mtls(f, r, dir);
 	fprintf(f, "<footer class=\"note\">");
 	esc(f, ru_str(r, "generator", "meshsim"));
 	fprintf(f, ", report schema %.0f.</footer>\n</body></html>\n",

@@ -303,6 +303,93 @@ static void authorization(FILE *f, const json_t *r, int color)
 	}
 }
 
+/* "expired 3, unknown_ca 1" for the nonzero counts of a failures object
+ * into b[n]; "none" when all are zero. The longer reasons are shortened
+ * (identity for identity_mismatch, plaintext for plaintext_rejected,
+ * no_cert for no_client_cert) so that every reason fits a line. */
+static void failures_list(char *b, size_t n, const json_t *fails)
+{
+	const char *k;
+	json_t *v;
+	size_t l = 0;
+	b[0] = '\0';
+	json_object_foreach((json_t *)fails, k, v) {
+		if (!json_is_number(v) || json_number_value(v) == 0 || l >= n)
+			continue;
+		const char *u = strchr(k, '_');
+		int len = !strcmp(k, "unknown_ca") || !u ? (int)strlen(k)
+			  : !strcmp(k, "no_client_cert") ? 2 : (int)(u - k);
+		l += (size_t)snprintf(b + l, n - l, "%s%.*s%s %.0f", l ? ", " : "",
+				      len, k, !strcmp(k, "no_client_cert") ? "_cert" : "",
+				      json_number_value(v));
+	}
+	if (!b[0])
+		snprintf(b, n, "none");
+}
+
+/* The mutual TLS section, when the scenario has an "mtls" block:
+ * handshakes and plaintext connections as the callers' sidecars counted
+ * them (each connection once), failures by reason, the certificates the
+ * workloads got, and the workloads whose handshakes failed. */
+static void mtls(FILE *f, const json_t *r, int color)
+{
+	const json_t *mt = json_object_get(r, "mtls");
+	if (!mt)
+		return;
+	char modes[200] = "";
+	size_t l = 0;
+	const json_t *svcs = json_object_get(mt, "services");
+	const char *dflt = ru_str(mt, "mode", "PERMISSIVE");
+	for (size_t i = 0; i < json_array_size(svcs) && l < sizeof modes; i++) {
+		const json_t *s = json_array_get(svcs, i);
+		const char *md = ru_str(s, "mode", "?");
+		if (strcmp(md, dflt) != 0)
+			l += (size_t)snprintf(modes + l, sizeof modes - l, "%s%s %s",
+					      l ? ", " : "", ru_str(s, "name", "?"), md);
+	}
+	fprintf(f, "\n%smTLS%s: trust domain %.40s, mode %s\n", c_(color, BOLD),
+		c_(color, OFF), ru_str(mt, "trust_domain", "?"), dflt);
+	if (l)
+		fprintf(f, "  inbound modes apart: %.76s\n", modes);
+	const json_t *out = ru_path(mt, "totals", "outbound");
+	const json_t *in = ru_path(mt, "totals", "inbound");
+	const json_t *of = json_object_get(out, "failures");
+	fprintf(f, "  handshakes: %.0f full, %.0f resumed; plaintext: %.0f connections, "
+		   "%.0f rejected by STRICT\n",
+		ru_num(out, "full", 0), ru_num(out, "resumed", 0), ru_num(out, "plaintext", 0),
+		ru_num(of, "plaintext_rejected", 0));
+	char b[256];
+	failures_list(b, sizeof b, of);
+	int bad = ru_num(out, "failed", 0) > 0 || ru_num(in, "failed", 0) > 0;
+	fprintf(f, "  failed: %s%.0f%s, servers' side %.0f; by reason: %.68s\n",
+		c_(color, bad ? RED : ""), ru_num(out, "failed", 0), c_(color, bad ? OFF : ""),
+		ru_num(in, "failed", 0), b);
+	const json_t *bw = json_object_get(mt, "certificates_by_why");
+	double faulty = ru_num(bw, "expired", 0) + ru_num(bw, "foreign", 0);
+	fprintf(f, "  certificates: %.0f issued, %.0f renewed, %.0f faulty (expired %.0f, "
+		   "foreign %.0f), %.0f restored\n",
+		ru_num(bw, "issued", 0), ru_num(bw, "renewed", 0), faulty,
+		ru_num(bw, "expired", 0), ru_num(bw, "foreign", 0), ru_num(bw, "restored", 0));
+	const json_t *az = json_object_get(r, "authorization");
+	if (az)
+		fprintf(f, "  authorization: %.0f denied, on the identities of peer certificates "
+			   "(by policy: above)\n", ru_num(az, "denied", 0));
+	/* Only the workloads where something failed. */
+	const json_t *wls = json_object_get(mt, "workloads");
+	for (size_t i = 0; i < json_array_size(wls); i++) {
+		const json_t *w = json_array_get(wls, i);
+		static const char *const sides[2] = {"inbound", "outbound"};
+		for (int k = 0; k < 2; k++) {
+			const json_t *sd = json_object_get(w, sides[k]);
+			if (ru_num(sd, "failed", 0) <= 0)
+				continue;
+			failures_list(b, sizeof b, json_object_get(sd, "failures"));
+			fprintf(f, "  %-24.24s %-8s %7.0f failed: %.48s\n", ru_str(w, "name", "?"),
+				sides[k], ru_num(sd, "failed", 0), b);
+		}
+	}
+}
+
 void render_text(const json_t *r, FILE *f, int color)
 {
 	const json_t *sc = json_object_get(r, "scenario");
@@ -318,4 +405,5 @@ void render_text(const json_t *r, FILE *f, int color)
 	service_table(f, r);
 	notes(f, r, color);
 	authorization(f, r, color);
+	mtls(f, r, color);
 }

@@ -67,14 +67,32 @@ mesh_time report_recovery(const model *m, const rec_series *s,
 	uint32_t start = (uint32_t)(f->start / MESH_S);
 	uint32_t from = start > RECOVERY_BEFORE ? start - RECOVERY_BEFORE : 0;
 	report_window base = report_window_of(s, from, start);
-	if (!base.done || f->end == MESH_NEVER)
+	if (!base.done)
 		return MESH_NEVER;
 	double sr_min = base.success_rate - 0.01;
 	double p99_max = base.p99 * 1.5;
 	uint32_t last = (uint32_t)((m->duration + MESH_S - 1) / MESH_S);
 	if (last > s->nrows)
 		last = s->nrows;
-	uint32_t t0 = (uint32_t)((f->end + MESH_S - 1) / MESH_S);
+	uint32_t t0;
+	mesh_time origin = f->end;
+	if (f->end == MESH_NEVER) {
+		/* A fault that never ends (a root rotation) can still be
+		 * healed by the mesh itself (renewals onto the new root):
+		 * recovery counts from its start, from the first second it
+		 * made worse; none made worse is no harm, recovered at once. */
+		origin = f->start;
+		for (t0 = start; t0 < last; t0++) {
+			const rec_row *row = &s->rows[t0];
+			if (row->done && ((double)row->ok / (double)row->done < sr_min ||
+					  (double)row->p99 > p99_max))
+				break;
+		}
+		if (t0 >= last)
+			return 0;
+	} else {
+		t0 = (uint32_t)((f->end + MESH_S - 1) / MESH_S);
+	}
 	for (uint32_t t = t0; t < last; t++) {
 		int ok = 1;
 		uint32_t end = t + RECOVERY_HOLD < last ? t + RECOVERY_HOLD : last;
@@ -87,7 +105,7 @@ mesh_time report_recovery(const model *m, const rec_series *s,
 		}
 		if (ok) {
 			mesh_time at = (mesh_time)t * MESH_S;
-			return at > f->end ? at - f->end : 0;
+			return at > origin ? at - origin : 0;
 		}
 	}
 	return MESH_NEVER;
@@ -480,6 +498,136 @@ static json_t *authz_json(const model *m, const rec *r)
 	return o;
 }
 
+/* ---- mutual TLS ---- */
+
+/* The certificates listed in the report; the rest are counted. */
+#define REPORT_MAX_CERTS 10000
+
+static const char *mtls_mode_name(enum model_mtls_mode k)
+{
+	switch (k) {
+	case MTLS_DISABLE: return "DISABLE";
+	case MTLS_PERMISSIVE: return "PERMISSIVE";
+	case MTLS_STRICT: return "STRICT";
+	case MTLS_UNSET: break;
+	}
+	return "UNSET";
+}
+
+/* A side's counters: handshakes, plaintext connections, failures by
+ * reason and in all. */
+static json_t *tls_side_json(const rec_tls *t)
+{
+	json_t *o = json_object(), *f = json_object();
+	uint64_t failed = 0;
+	json_object_set_new(o, "full", json_integer((json_int_t)t->full));
+	json_object_set_new(o, "resumed", json_integer((json_int_t)t->resumed));
+	json_object_set_new(o, "plaintext", json_integer((json_int_t)t->plaintext));
+	for (int k = 0; k < REC_TLS_FAIL_COUNT; k++) {
+		json_object_set_new(f, rec_tls_fail_name(k), json_integer((json_int_t)t->failed[k]));
+		failed += t->failed[k];
+	}
+	json_object_set_new(o, "failed", json_integer((json_int_t)failed));
+	json_object_set_new(o, "failures", f);
+	return o;
+}
+
+static void tls_add(rec_tls *d, const rec_tls *s)
+{
+	d->full += s->full;
+	d->resumed += s->resumed;
+	d->plaintext += s->plaintext;
+	for (int k = 0; k < REC_TLS_FAIL_COUNT; k++)
+		d->failed[k] += s->failed[k];
+}
+
+/* The "mtls" section: the configuration, every workload's handshakes per
+ * side, and the timeline of certificates. Only with an "mtls" block. */
+static json_t *mtls_json(const model *m, const rec *r)
+{
+	const model_mtls *mt = &m->mtls;
+	json_t *o = json_object();
+	json_object_set_new(o, "trust_domain",
+			    json_string(mt->trust_domain ? mt->trust_domain : MODEL_TRUST_DOMAIN));
+	json_object_set_new(o, "mode", json_string(mtls_mode_name(mt->mode)));
+	json_object_set_new(o, "cert_ttl_s", seconds(mt->cert_ttl));
+	json_object_set_new(o, "grace_ratio", ratio(mt->grace_ratio));
+	json_object_set_new(o, "intermediate_ca", json_boolean(mt->intermediate));
+	json_object_set_new(o, "plugin_ca", json_boolean(mt->ca_cert != NULL));
+
+	json_t *svcs = json_array();
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		const uint64_t *v = &r->authz_service[(size_t)i * AUTHZ_VERDICT_COUNT];
+		json_t *x = json_object();
+		json_object_set_new(x, "name", json_string(m->services[i].name));
+		json_object_set_new(x, "mode", json_string(mtls_mode_name(m->services[i].mtls_mode)));
+		/* Identity comes from the peer certificate with mTLS on: what
+		 * its authorization policies then denied (per policy: the
+		 * "authorization" section). */
+		json_object_set_new(x, "authz_denied",
+				    json_integer((json_int_t)(v[AUTHZ_DENIED] +
+							      v[AUTHZ_DENIED_NO_ALLOW])));
+		json_array_append_new(svcs, x);
+	}
+	json_object_set_new(o, "services", svcs);
+
+	rec_tls tot[REC_TLS_SIDES];
+	memset(tot, 0, sizeof tot);
+	json_t *wls = json_array();
+	uint32_t nw = r->tls ? r->tls_nworkloads : 0, ninst = rec_tls_workloads(m) - m->nclients;
+	for (uint32_t w = 0; w < nw; w++) {
+		char name[512];
+		rec_tls_workload_name(m, w, name, sizeof name);
+		int client = w >= ninst;
+		json_t *x = json_object();
+		json_object_set_new(x, "name", json_string(name));
+		json_object_set_new(x, "kind", json_string(client ? "client" : "service"));
+		json_object_set_new(x, "identity",
+				    json_boolean(!client || m->clients[w - ninst].principal));
+		for (int side = 0; side < REC_TLS_SIDES; side++) {
+			const rec_tls *t = rec_tls_row(r, w, side);
+			tls_add(&tot[side], t);
+			json_object_set_new(x, rec_tls_side_name(side), tls_side_json(t));
+		}
+		json_array_append_new(wls, x);
+	}
+	json_t *to = json_object();
+	for (int side = 0; side < REC_TLS_SIDES; side++)
+		json_object_set_new(to, rec_tls_side_name(side), tls_side_json(&tot[side]));
+	json_object_set_new(o, "totals", to);
+	json_object_set_new(o, "workloads", wls);
+
+	uint64_t bywhy[REC_CERT_WHY_COUNT] = {0};
+	json_t *certs = json_array();
+	for (uint32_t k = 0; k < r->ncerts; k++) {
+		const rec_cert_event *e = &r->certs[k];
+		if (e->why < REC_CERT_WHY_COUNT)
+			bywhy[e->why]++;
+		if (k >= REPORT_MAX_CERTS)
+			continue;
+		char name[512];
+		rec_tls_workload_name(m, e->workload, name, sizeof name);
+		json_t *x = json_object();
+		json_object_set_new(x, "workload", json_string(name));
+		json_object_set_new(x, "at_s", seconds(e->at));
+		json_object_set_new(x, "why", json_string(rec_cert_why_name(e->why)));
+		json_object_set_new(x, "not_before_s", json_integer((json_int_t)e->not_before_s));
+		json_object_set_new(x, "not_after_s", json_integer((json_int_t)e->not_after_s));
+		json_object_set_new(x, "root", e->root == REC_CERT_ROOT_FOREIGN
+						       ? json_null() : json_integer(e->root));
+		json_array_append_new(certs, x);
+	}
+	json_t *bw = json_object();
+	for (int k = 0; k < REC_CERT_WHY_COUNT; k++)
+		json_object_set_new(bw, rec_cert_why_name(k), json_integer((json_int_t)bywhy[k]));
+	json_object_set_new(o, "certificates_by_why", bw);
+	json_object_set_new(o, "certificates_total", json_integer((json_int_t)r->ncerts));
+	json_object_set_new(o, "certificates_truncated",
+			    json_boolean(r->ncerts > REPORT_MAX_CERTS));
+	json_object_set_new(o, "certificates", certs);
+	return o;
+}
+
 static const char *lb_name(enum model_lb lb)
 {
 	switch (lb) {
@@ -540,6 +688,11 @@ static const char *fault_kind_name(enum model_fault_kind k)
 	case FAULT_NETWORK: return "network";
 	case FAULT_PAUSE: return "pause";
 	case FAULT_BANDWIDTH: return "bandwidth";
+	case FAULT_CERT_EXPIRE: return "cert_expire";
+	case FAULT_CERT_NO_ROTATE: return "cert_no_rotate";
+	case FAULT_CERT_FOREIGN: return "cert_foreign";
+	case FAULT_ROOT_ROTATE: return "root_rotate";
+	case FAULT_MTLS_STRICT: return "mtls_strict";
 	}
 	return "?";
 }
@@ -869,6 +1022,8 @@ static json_t *build(const model *m, const rec *r, uint64_t seed,
 		json_object_set_new(root, "rollout", report_rollout_json(m, r));
 	if (m->nauthz)
 		json_object_set_new(root, "authorization", authz_json(m, r));
+	if (m->mtls.enabled)
+		json_object_set_new(root, "mtls", mtls_json(m, r));
 
 	json_t *ts = json_object();
 	json_object_set_new(ts, "interval_s", json_integer(1));

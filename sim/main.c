@@ -358,6 +358,11 @@ static int run_one(const char *file, const run_opts *o, json_t **report)
 		rc = EXIT_USAGE;
 		goto done;
 	}
+	if (sr < 0 && sim_error(s)) {
+		fprintf(stderr, "meshsim run: %s: %s\n", file, sim_error(s));
+		rc = EXIT_USAGE;
+		goto done;
+	}
 	if (sr < 0) {
 		fprintf(stderr, "meshsim run: %s: out of memory during the simulation\n", file);
 		goto done;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "scenario_rollout.h"
 
@@ -1075,16 +1076,26 @@ static int trust_domain_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* The trust domain of every principal the loader makes: the "mtls"
+ * block's (parsed before the services), else Istio's default. */
+static const char *mesh_trust_domain(const ctx *c)
+{
+	const model_mtls *t = &c->m->mtls;
+	return t->enabled && t->trust_domain ? t->trust_domain
+					     : MODEL_TRUST_DOMAIN;
+}
+
 /* "<trust domain>/ns/<namespace>/sa/<service account>". */
 static char *make_principal(ctx *c, const char *ns, const char *sa)
 {
-	size_t n = strlen(MODEL_TRUST_DOMAIN) + strlen(ns) + strlen(sa) + 9;
+	const char *td = mesh_trust_domain(c);
+	size_t n = strlen(td) + strlen(ns) + strlen(sa) + 9;
 	char *p = malloc(n);
 	if (!p) {
 		c->oom = 1;
 		return NULL;
 	}
-	snprintf(p, n, "%s/ns/%s/sa/%s", MODEL_TRUST_DOMAIN, ns, sa);
+	snprintf(p, n, "%s/ns/%s/sa/%s", td, ns, sa);
 	return p;
 }
 
@@ -1161,6 +1172,20 @@ static void parse_client_principal(ctx *c, const json_t *v, const char *path,
 	}
 	if (!ok) {
 		expected(c, p, principal_what, json_object_get(v, "principal"));
+		return;
+	}
+	/* With mutual TLS the client's principal is the identity in the
+	 * certificate the mesh CA issues it, which is always of the mesh's
+	 * own trust domain. */
+	const char *td = mesh_trust_domain(c);
+	size_t tdl = (size_t)(a - s);
+	if (c->m->mtls.enabled &&
+	    (strlen(td) != tdl || strncmp(s, td, tdl) != 0)) {
+		errf(c, p, "expected a principal in the mesh's trust domain "
+			   "\"%s\" (the \"mtls\" block's trust_domain: the mesh "
+			   "CA issues certificates of that domain only), like "
+			   "\"%s/ns/%s/sa/%s\", found \"%s\"",
+		     td, td, ns, sa, s);
 		return;
 	}
 	cl->principal = dup(c, s);
@@ -3287,6 +3312,396 @@ static void parse_authorization(ctx *c, const json_t *v)
 	}
 }
 
+/* ---- mutual TLS ---- */
+
+/*
+ * The "mtls" block: Istio's PeerAuthentication modes (mesh-wide, per
+ * namespace, per service) and istiod's CA (trust domain, certificate
+ * lifetime, the agent's rotation rule, a plug-in CA), with Istio's names
+ * and defaults. It is read in two steps: everything but the modes before
+ * the services (their principals are made in its trust domain), the
+ * namespace and service modes after them (they name services and
+ * namespaces).
+ */
+
+static const char mode_what[] =
+	"\"STRICT\", \"PERMISSIVE\" or \"DISABLE\" (Istio's PeerAuthentication "
+	"mtls.mode)";
+
+static const char *const mode_names[] = {"STRICT", "PERMISSIVE", "DISABLE",
+					 NULL};
+
+/* A mode's name as Istio's enum spells it (upper case), or MTLS_UNSET. */
+static enum model_mtls_mode mode_of(const json_t *v)
+{
+	const char *s = json_is_string(v) ? json_string_value(v) : "";
+	if (strcmp(s, "STRICT") == 0)
+		return MTLS_STRICT;
+	if (strcmp(s, "PERMISSIVE") == 0)
+		return MTLS_PERMISSIVE;
+	if (strcmp(s, "DISABLE") == 0)
+		return MTLS_DISABLE;
+	return MTLS_UNSET;
+}
+
+/* The mode at path. Returns it, or MTLS_UNSET (reported). `mesh`: the
+ * mesh-wide mode, for what Istio's UNSET would mean there. */
+static enum model_mtls_mode parse_mode(ctx *c, const json_t *v,
+				       const char *path, int mesh)
+{
+	enum model_mtls_mode md = mode_of(v);
+	if (md != MTLS_UNSET)
+		return md;
+	if (!json_is_string(v)) {
+		expected(c, path, mode_what, v);
+		return MTLS_UNSET;
+	}
+	const char *s = json_string_value(v);
+	if (strcmp(s, "UNSET") == 0) {
+		errf(c, path, "expected %s, found \"UNSET\": Istio's UNSET "
+			      "inherits the mode of the level above, %s",
+		     mode_what,
+		     mesh ? "and leaving the mesh-wide \"mode\" out does that "
+			    "(PERMISSIVE, Istio's default)"
+			  : "which leaving this entry out does");
+		return MTLS_UNSET;
+	}
+	const char *near = NULL;
+	size_t best = 3;
+	for (const char *const *n = mode_names; *n; n++) {
+		size_t d = strcasecmp(s, *n) == 0 ? 0 : edit_distance(s, *n);
+		if (d < best) {
+			best = d;
+			near = *n;
+		}
+	}
+	if (near)
+		errf(c, path, "expected %s, matched as written (upper case, as "
+			      "Istio's enum), found \"%s\" (did you mean "
+			      "\"%s\"?)",
+		     mode_what, s, near);
+	else
+		expected(c, path, mode_what, v);
+	return MTLS_UNSET;
+}
+
+static const char trust_domain_what[] =
+	"a trust domain of lower-case letters, digits, '.', '-' or '_', at "
+	"most 255 characters (a SPIFFE trust domain), like \"cluster.local\"";
+
+/* A trust domain under key. Returns 1 (set), 0 (absent), -1 (reported). */
+static int get_trust_domain(ctx *c, const json_t *obj, const char *key,
+			    const char *path, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	const char *s = json_is_string(v) ? json_string_value(v) : "";
+	if (strlen(s) > 255 || !trust_domain_ok(s, strlen(s))) {
+		char p[PATH];
+		path_key(p, sizeof p, path, key);
+		expected(c, p, trust_domain_what, v);
+		return -1;
+	}
+	*out = s;
+	return 1;
+}
+
+/* A plug-in CA's file under mtls.ca.<key>: its path joined to the
+ * scenario's directory unless absolute, and checked to be a readable
+ * regular file now, so that a typo is found by `meshsim check` and not
+ * when a run starts. Returns the resolved path (new), or NULL (absent, or
+ * reported). */
+static char *ca_file(ctx *c, const json_t *ca, const char *key,
+		     const char *what)
+{
+	const char *s;
+	if (get_string(c, ca, key, "mtls.ca", &s) != 1)
+		return NULL;
+	char p[PATH];
+	path_key(p, sizeof p, "mtls.ca", key);
+	const char *slash = strrchr(c->file, '/');
+	size_t dl = s[0] != '/' && slash ? (size_t)(slash - c->file) + 1 : 0;
+	size_t n = dl + strlen(s) + 1;
+	char *r = malloc(n);
+	if (!r) {
+		c->oom = 1;
+		return NULL;
+	}
+	memcpy(r, c->file, dl);
+	memcpy(r + dl, s, strlen(s) + 1);
+	struct stat st;
+	const char *why = NULL;
+	FILE *f = NULL;
+	if (stat(r, &st) < 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (!(f = fopen(r, "rb")))
+		why = strerror(errno);
+	if (f)
+		fclose(f);
+	if (why) {
+		errf(c, p, "expected a readable file holding %s (relative "
+			   "paths start at the scenario's directory), found "
+			   "\"%s\" (%s: %s)",
+		     what, s, r, why);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void parse_mtls_ca(ctx *c, const json_t *ca)
+{
+	static const char *const keys[] = {"intermediate", "cert", "key",
+					   "chain", "root", NULL};
+	model_mtls *t = &c->m->mtls;
+	if (!json_is_object(ca)) {
+		expected(c, "mtls.ca",
+			 "an object: {\"intermediate\": true}, or a plug-in CA's "
+			 "files like {\"cert\": \"ca-cert.pem\", \"key\": "
+			 "\"ca-key.pem\", \"chain\": \"cert-chain.pem\", "
+			 "\"root\": \"root-cert.pem\"}",
+			 ca);
+		return;
+	}
+	check_keys(c, ca, "mtls.ca", keys);
+	get_bool(c, ca, "intermediate", "mtls.ca", &t->intermediate);
+	json_t *cert = json_object_get(ca, "cert");
+	json_t *key = json_object_get(ca, "key");
+	const char *other = cert ? "\"cert\""
+			    : key ? "\"key\""
+			    : json_object_get(ca, "chain") ? "\"chain\""
+			    : json_object_get(ca, "root") ? "\"root\"" : NULL;
+	if (!other)
+		return;
+	/* istiod's cacerts: ca-cert.pem signs, with ca-key.pem; the chain
+	 * up to the root and the root itself complete it. */
+	if (t->intermediate)
+		errf(c, "mtls.ca.intermediate",
+		     "expected no \"intermediate\": true beside a plug-in CA's "
+		     "files (the plug-in CA signs workload certificates itself, "
+		     "as istiod's cacerts do; make it an intermediate in its "
+		     "files instead), found true");
+	if (!cert)
+		errf(c, "mtls.ca.cert",
+		     "expected the plug-in CA's certificate file (Istio's "
+		     "ca-cert.pem) beside %s, found nothing",
+		     other);
+	if (!key)
+		errf(c, "mtls.ca.key",
+		     "expected the plug-in CA's private key file (Istio's "
+		     "ca-key.pem) beside %s, found nothing",
+		     cert ? "\"cert\"" : other);
+	t->ca_cert = ca_file(c, ca, "cert",
+			     "the CA's certificate in PEM, Istio's ca-cert.pem");
+	t->ca_key = ca_file(c, ca, "key",
+			    "the CA's private key in PEM, Istio's ca-key.pem");
+	t->ca_chain = ca_file(c, ca, "chain",
+			      "the chain above the CA in PEM, Istio's "
+			      "cert-chain.pem");
+	t->ca_root = ca_file(c, ca, "root",
+			     "the root certificate in PEM, Istio's "
+			     "root-cert.pem");
+}
+
+static void parse_mtls_rotation(ctx *c, const json_t *rot)
+{
+	static const char *const keys[] = {"grace_ratio", "jitter", NULL};
+	model_mtls *t = &c->m->mtls;
+	if (!json_is_object(rot)) {
+		expected(c, "mtls.rotation", "an object like {\"grace_ratio\": "
+					     "0.5, \"jitter\": 0.01}",
+			 rot);
+		return;
+	}
+	check_keys(c, rot, "mtls.rotation", keys);
+	/* Istio's agent renews when this fraction of the lifetime is left
+	 * (SECRET_GRACE_PERIOD_RATIO), give or take the jitter
+	 * (SECRET_GRACE_PERIOD_RATIO_JITTER); both bounds keep renewal
+	 * strictly between issue and expiry. */
+	json_t *g = json_object_get(rot, "grace_ratio");
+	int gok = 1;
+	if (g) {
+		double x = json_is_number(g) ? json_number_value(g) : NAN;
+		if (!(x > 0 && x < 1)) {
+			expected(c, "mtls.rotation.grace_ratio",
+				 "a number above 0 and below 1 (the fraction of "
+				 "a certificate's lifetime left when it is "
+				 "renewed: Istio's SECRET_GRACE_PERIOD_RATIO, "
+				 "0.5)",
+				 g);
+			gok = 0;
+		} else {
+			t->grace_ratio = x;
+		}
+	}
+	json_t *j = json_object_get(rot, "jitter");
+	if (!j)
+		return;
+	double r = t->grace_ratio, lim = r < 1 - r ? r : 1 - r;
+	double x = json_is_number(j) ? json_number_value(j) : NAN;
+	char what[400];
+	if (gok)
+		snprintf(what, sizeof what,
+			 "a number from 0 to below %g (below grace_ratio %g and "
+			 "below 1 - grace_ratio, so that renewal falls strictly "
+			 "inside a certificate's lifetime: Istio's "
+			 "SECRET_GRACE_PERIOD_RATIO_JITTER, 0.01)",
+			 lim, r);
+	else
+		snprintf(what, sizeof what, "a number from 0 to below 1");
+	if (!(x >= 0 && x < (gok ? lim : 1)))
+		expected(c, "mtls.rotation.jitter", what, j);
+	else
+		t->grace_jitter = x;
+}
+
+static void parse_mtls(ctx *c, const json_t *v)
+{
+	static const char *const keys[] = {
+		"mode", "namespaces", "services", "trust_domain", "cert_ttl",
+		"rotation", "ca", "handshake_cpu", NULL};
+	model_mtls *t = &c->m->mtls;
+	/* Set even when the block is bad, so that its faults are judged on
+	 * their own and not also blamed for a missing block. */
+	t->enabled = 1;
+	t->mode = MTLS_PERMISSIVE;
+	t->trust_domain = dup(c, MODEL_TRUST_DOMAIN);
+	t->cert_ttl = 24 * 3600 * MESH_S;
+	t->grace_ratio = 0.5;
+	t->grace_jitter = 0.01;
+	t->handshake_full = MODEL_HANDSHAKE_FULL;
+	t->handshake_resumed = MODEL_HANDSHAKE_RESUMED;
+	if (!json_is_object(v)) {
+		expected(c, "mtls", "an object like {\"mode\": \"STRICT\"} ({} "
+				    "turns mutual TLS on with Istio's defaults)",
+			 v);
+		return;
+	}
+	check_keys(c, v, "mtls", keys);
+	json_t *x = json_object_get(v, "mode");
+	if (x) {
+		enum model_mtls_mode md = parse_mode(c, x, "mtls.mode", 1);
+		if (md != MTLS_UNSET)
+			t->mode = md;
+	}
+	const char *td;
+	if (get_trust_domain(c, v, "trust_domain", "mtls", &td) == 1) {
+		free(t->trust_domain);
+		t->trust_domain = dup(c, td);
+	}
+	mesh_time ttl;
+	if (get_duration(c, v, "cert_ttl", "mtls", &ttl) == 1) {
+		/* X.509 validity is in whole seconds; at 2s renewal (at half
+		 * the lifetime) still has a second to happen in. */
+		if (ttl < 2 * MESH_S || ttl % MESH_S)
+			expected(c, "mtls.cert_ttl",
+				 "a certificate lifetime of whole seconds, at "
+				 "least \"2s\" (X.509 validity counts seconds), "
+				 "like \"24h\" (Istio's default)",
+				 json_object_get(v, "cert_ttl"));
+		else
+			t->cert_ttl = ttl;
+	}
+	if ((x = json_object_get(v, "rotation")))
+		parse_mtls_rotation(c, x);
+	if ((x = json_object_get(v, "ca")))
+		parse_mtls_ca(c, x);
+	if ((x = json_object_get(v, "handshake_cpu"))) {
+		static const char *const hk[] = {"full", "resumed", NULL};
+		if (!json_is_object(x)) {
+			expected(c, "mtls.handshake_cpu",
+				 "an object like {\"full\": \"1500us\", "
+				 "\"resumed\": \"600us\"}",
+				 x);
+		} else {
+			check_keys(c, x, "mtls.handshake_cpu", hk);
+			get_duration(c, x, "full", "mtls.handshake_cpu",
+				     &t->handshake_full);
+			get_duration(c, x, "resumed", "mtls.handshake_cpu",
+				     &t->handshake_resumed);
+		}
+	}
+	/* "namespaces" and "services" wait for the services
+	 * (parse_mtls_modes); only their shape is checked here. */
+	static const struct {
+		const char *key, *what;
+	} maps[] = {
+		{"namespaces", "an object of modes keyed by namespace, like "
+			       "{\"shop\": \"STRICT\"}"},
+		{"services", "an object of modes keyed by service name, like "
+			     "{\"catalog\": \"DISABLE\"}"},
+	};
+	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+		x = json_object_get(v, maps[i].key);
+		if (x && !json_is_object(x)) {
+			char p[PATH];
+			path_key(p, sizeof p, "mtls", maps[i].key);
+			expected(c, p, maps[i].what, x);
+		}
+	}
+}
+
+/* The namespace and service modes, and every service's resolved mode: its
+ * own, else its namespace's, else the mesh's, as Istio picks the
+ * PeerAuthentication with a workload selector over the namespace's over
+ * the root namespace's. */
+static void parse_mtls_modes(ctx *c, const json_t *v)
+{
+	model *m = c->m;
+	if (!json_is_object(v) || !m->services)
+		return;
+	json_t *nsv = json_object_get(v, "namespaces");
+	json_t *sv = json_object_get(v, "services");
+	nsv = json_is_object(nsv) ? nsv : NULL;
+	sv = json_is_object(sv) ? sv : NULL;
+	const char *key;
+	json_t *x;
+	char p[PATH];
+	if (nsv)
+		json_object_foreach(nsv, key, x) {
+			char list[300];
+			path_key(p, sizeof p, "mtls.namespaces", key);
+			if (!namespace_known(m, key, list, sizeof list))
+				errf(c, p, "expected the namespace of a service "
+					   "(%s), found \"%s\", which no service "
+					   "is in",
+				     list, key);
+			else
+				parse_mode(c, x, p, 0);
+		}
+	if (sv)
+		json_object_foreach(sv, key, x) {
+			path_key(p, sizeof p, "mtls.services", key);
+			if (service_index(m, key) < 0) {
+				const char *near = near_service(m, key);
+				char hint[120] = "";
+				if (near)
+					snprintf(hint, sizeof hint,
+						 " (did you mean \"%s\"?)", near);
+				errf(c, p, "expected the name of a service in "
+					   "\"services\", found \"%s\", which is "
+					   "not defined%s",
+				     key, hint);
+			} else {
+				parse_mode(c, x, p, 0);
+			}
+		}
+	for (uint32_t i = 0; i < m->nservices; i++) {
+		model_service *s = &m->services[i];
+		enum model_mtls_mode md = m->mtls.mode, o;
+		if (nsv && s->ns &&
+		    (o = mode_of(json_object_get(nsv, s->ns))) != MTLS_UNSET)
+			md = o;
+		if (sv &&
+		    (o = mode_of(json_object_get(sv, s->name))) != MTLS_UNSET)
+			md = o;
+		s->mtls_mode = md;
+	}
+}
+
 /* ---- faults ---- */
 
 static const char *const fk_delay[] = {"target", "source", "percent",
@@ -3304,6 +3719,10 @@ static const char *const fk_network[] = {"target", "latency", "loss",
 static const char *const fk_pause[] = {"target", NULL};
 static const char *const fk_bandwidth[] = {"target", "source", "limit_kbps",
 					   "direction", NULL};
+static const char *const fk_cert[] = {"target", NULL};
+static const char *const fk_cert_foreign[] = {"target", "trust_domain",
+					      "signed_by", NULL};
+static const char *const fk_root_rotate[] = {"overlap", NULL};
 
 static const struct {
 	const char *name;
@@ -3320,6 +3739,11 @@ static const struct {
 	{"network", FAULT_NETWORK, fk_network, 0},
 	{"pause", FAULT_PAUSE, fk_pause, 1},
 	{"bandwidth", FAULT_BANDWIDTH, fk_bandwidth, 1},
+	{"cert_expire", FAULT_CERT_EXPIRE, fk_cert, 1},
+	{"cert_no_rotate", FAULT_CERT_NO_ROTATE, fk_cert, 1},
+	{"cert_foreign", FAULT_CERT_FOREIGN, fk_cert_foreign, 1},
+	{"root_rotate", FAULT_ROOT_ROTATE, fk_root_rotate, 0},
+	{"mtls_strict", FAULT_MTLS_STRICT, fk_cert, 1},
 };
 #define NFAULT_KINDS (sizeof fault_kinds / sizeof fault_kinds[0])
 
@@ -3330,11 +3754,22 @@ static const char *const fault_all[] = {
 	"kind",   "at",     "for",     "until",     "label",     "description",
 	"target", "source", "percent", "match",     "delay",     "status",
 	"reset",  "between", "direction", "slowdown", "workers_removed",
-	"latency", "loss",  "burst",   "rto",       "limit_kbps", NULL};
+	"latency", "loss",  "burst",   "rto",       "limit_kbps", "trust_domain",
+	"signed_by", "overlap", NULL};
 
 static const char fault_kind_what[] =
 	"one of \"delay\", \"abort\", \"blackhole\", \"partition\", "
-	"\"crash\", \"capacity\", \"network\", \"pause\", \"bandwidth\"";
+	"\"crash\", \"capacity\", \"network\", \"pause\", \"bandwidth\", "
+	"\"cert_expire\", \"cert_no_rotate\", \"cert_foreign\", "
+	"\"root_rotate\", \"mtls_strict\"";
+
+/* The article before a kind's name, as it is read aloud: "an abort",
+ * "an mtls_strict" (em-TLS), "a cert_expire". */
+static const char *article(const char *kind)
+{
+	return strchr("aeiou", kind[0]) || strncmp(kind, "mtls", 4) == 0 ? "an"
+									  : "a";
+}
 
 /* Keys of a fault of kind k (-1: unknown kind, any fault key passes). A key
  * that belongs to another kind is named as such. */
@@ -3364,7 +3799,7 @@ static void check_fault_keys(ctx *c, const json_t *v, const char *path,
 		}
 		errf(c, p, "unknown key \"%s\" for %s %s fault; expected one "
 			   "of: kind, at, for, until, label, description%s",
-		     key, strchr("aeiou", fault_kinds[k].name[0]) ? "an" : "a",
+		     key, article(fault_kinds[k].name),
 		     fault_kinds[k].name, list);
 	}
 }
@@ -3688,6 +4123,9 @@ static void fault_label(ctx *c, model_fault *f, const char *kind)
 				sep = ",";
 			}
 		}
+	} else if (f->kind == FAULT_ROOT_ROTATE) {
+		snprintf(buf, sizeof buf, "%s (%s)", kind,
+			 f->overlap ? "overlap" : "no overlap");
 	} else if (f->service == MODEL_ANY) {
 		snprintf(buf, sizeof buf, "%s (all hops)", kind);
 	} else if (f->kind == FAULT_BANDWIDTH) {
@@ -3723,8 +4161,131 @@ static void fault_label(ctx *c, model_fault *f, const char *kind)
 				 s->versions[f->version].name);
 		else
 			snprintf(buf, sizeof buf, "%s %s", kind, s->name);
+		if (f->kind == FAULT_CERT_FOREIGN && f->foreign_root) {
+			size_t l = strlen(buf);
+			snprintf(buf + l, sizeof buf - l, " (foreign root)");
+		}
 	}
 	f->label = dup(c, buf);
+}
+
+/* Does a certificate fault on service t change anything? Its certificate
+ * serves its inbound when callers use TLS to it (auto mTLS: its mode is
+ * not DISABLE), and its calls to services whose mode is not DISABLE. */
+static int cert_in_use(const model *m, uint32_t t)
+{
+	if (m->services[t].mtls_mode != MTLS_DISABLE)
+		return 1;
+	for (uint32_t u = 0; u < m->nservices; u++)
+		if (m->services[u].mtls_mode != MTLS_DISABLE &&
+		    calls_service(m, &m->services[t], u))
+			return 1;
+	return 0;
+}
+
+/* The certificate faults and mtls_strict: they need the "mtls" block,
+ * then the keys of their kind. */
+static void parse_tls_fault(ctx *c, const json_t *v, const char *path,
+			    model_fault *f, const char *kind)
+{
+	model *m = c->m;
+	char p[PATH];
+	if (!m->mtls.enabled) {
+		errf(c, path, "expected a top-level \"mtls\" block for %s %s "
+			      "fault, found none (%s needs an \"mtls\" block: "
+			      "without one no TLS is modelled)",
+		     article(kind), kind,
+		     f->kind == FAULT_MTLS_STRICT ? "an mtls_strict fault"
+						  : "a certificate fault");
+		return;
+	}
+	switch (f->kind) {
+	case FAULT_CERT_FOREIGN: {
+		/* Another trust domain's identity: signed by the mesh CA, a
+		 * peer rejects its SPIFFE ID (identity mismatch); by a root
+		 * no one trusts, its chain (unknown CA). */
+		const char *td = "other.local", *sb;
+		int r = get_trust_domain(c, v, "trust_domain", path, &td);
+		f->foreign_domain = dup(c, td);
+		if (r >= 0 && m->mtls.trust_domain &&
+		    strcmp(td, m->mtls.trust_domain) == 0) {
+			path_key(p, sizeof p, path, "trust_domain");
+			errf(c, p, "expected a trust domain other than the mesh's "
+				   "(\"%s\"), found \"%s\"%s",
+			     m->mtls.trust_domain, td,
+			     json_object_get(v, "trust_domain")
+				     ? ""
+				     : " (the default): give the fault a "
+				       "\"trust_domain\"");
+		}
+		if (get_string(c, v, "signed_by", path, &sb) == 1) {
+			if (strcmp(sb, "foreign_root") == 0) {
+				f->foreign_root = 1;
+			} else if (strcmp(sb, "mesh_ca") != 0) {
+				path_key(p, sizeof p, path, "signed_by");
+				expected(c, p, "\"mesh_ca\" (the mesh's own CA: "
+					       "peers see an identity mismatch) or "
+					       "\"foreign_root\" (a root no one "
+					       "trusts: an unknown CA)",
+					 json_object_get(v, "signed_by"));
+			}
+		}
+		break;
+	}
+	case FAULT_ROOT_ROTATE: {
+		/* Istio's documented procedure keeps the old root in the
+		 * trust bundle until every workload has a certificate of the
+		 * new one; dropping it at once is the outage to study. Both
+		 * are plausible, so the scenario says which. */
+		int r = get_bool(c, v, "overlap", path, &f->overlap);
+		if (r == 0) {
+			path_key(p, sizeof p, path, "overlap");
+			errf(c, p, "expected true (the old root stays trusted "
+				   "beside the new one, Istio's documented safe "
+				   "procedure) or false (only the new root is "
+				   "trusted from \"at\" on), found nothing");
+		}
+		static const char *const ends[] = {"for", "until", NULL};
+		for (const char *const *e = ends; *e; e++) {
+			json_t *x = json_object_get(v, *e);
+			if (!x)
+				continue;
+			char d[100];
+			describe(x, d, sizeof d);
+			path_key(p, sizeof p, path, *e);
+			errf(c, p, "expected no \"%s\" for a root_rotate fault "
+				   "(a root rotation is for good: the new root "
+				   "signs from \"at\" on), found %s",
+			     *e, d);
+		}
+		f->end = MESH_NEVER;
+		break;
+	}
+	case FAULT_MTLS_STRICT:
+		if (f->service != MODEL_ANY &&
+		    m->services[f->service].mtls_mode == MTLS_STRICT) {
+			path_key(p, sizeof p, path, "target");
+			errf(c, p, "expected a service whose mode is not STRICT "
+				   "already, found %s, which is (the fault would "
+				   "change nothing)",
+			     m->services[f->service].name);
+		}
+		break;
+	default:
+		break;
+	}
+	/* Only a file that loads cleanly so far is judged: modes are
+	 * resolved only then. */
+	if (f->kind != FAULT_ROOT_ROTATE && f->kind != FAULT_MTLS_STRICT &&
+	    !c->nerr && !c->oom && f->service != MODEL_ANY &&
+	    !cert_in_use(m, f->service)) {
+		path_key(p, sizeof p, path, "target");
+		errf(c, p, "expected a service whose certificate is in use, found "
+			   "%s, which is DISABLE and calls no service that is not "
+			   "(it never takes part in a TLS handshake, so the fault "
+			   "would change nothing)",
+		     m->services[f->service].name);
+	}
 }
 
 static void parse_fault(ctx *c, const json_t *v, const char *path,
@@ -3812,9 +4373,9 @@ static void parse_fault(ctx *c, const json_t *v, const char *path,
 		parse_fault_target(c, t, p, f);
 	} else if (!t && fault_kinds[k].needs_target) {
 		path_key(p, sizeof p, path, "target");
-		errf(c, p, "expected the service a %s fault applies to, "
+		errf(c, p, "expected the service %s %s fault applies to, "
 			   "found nothing",
-		     fault_kinds[k].name);
+		     article(fault_kinds[k].name), fault_kinds[k].name);
 	}
 	json_t *s = json_object_get(v, "source");
 	if (s && in_list(fault_kinds[k].keys, "source")) {
@@ -3914,6 +4475,13 @@ static void parse_fault(ctx *c, const json_t *v, const char *path,
 			f->version = f->instance = MODEL_ANY;
 		}
 		parse_bandwidth(c, v, path, f);
+		break;
+	case FAULT_CERT_EXPIRE:
+	case FAULT_CERT_NO_ROTATE:
+	case FAULT_CERT_FOREIGN:
+	case FAULT_ROOT_ROTATE:
+	case FAULT_MTLS_STRICT:
+		parse_tls_fault(c, v, path, f, fault_kinds[k].name);
 		break;
 	case FAULT_BLACKHOLE:
 	case FAULT_CRASH:
@@ -4211,7 +4779,7 @@ static void parse_model(ctx *c, const json_t *root)
 		"$schema", "name",    "description", "seed",     "duration",
 		"drain",   "network", "sidecar",     "services", "load",
 		"expect",  "defaults", "mesh",       "faults",   "rollout",
-		"authorization", NULL};
+		"authorization", "mtls", NULL};
 	model *m = c->m;
 	if (!json_is_object(root)) {
 		expected(c, "(top level)", "a scenario object", root);
@@ -4295,6 +4863,11 @@ static void parse_model(ctx *c, const json_t *root)
 	m->defaults = dup(c, c->defaults);
 	json_t *faults = json_object_get(root, "faults");
 	c->has_faults = json_is_array(faults) && json_array_size(faults) > 0;
+	/* Before the services: their principals are made in its trust
+	 * domain. */
+	json_t *mtls = json_object_get(root, "mtls");
+	if (mtls)
+		parse_mtls(c, mtls);
 
 	json_t *svcs = json_object_get(root, "services");
 	if (!svcs) {
@@ -4316,6 +4889,9 @@ static void parse_model(ctx *c, const json_t *root)
 		}
 		check_cycles(c);
 	}
+	/* After the services, whose names and namespaces the modes name. */
+	if (mtls && !c->oom)
+		parse_mtls_modes(c, mtls);
 
 	/* After the services (a policy's routes name their versions),
 	 * before the load (whose routes and headers come later, which is

@@ -11,6 +11,7 @@
 #include "service.h"
 #include "sidecar.h"
 #include "sim_rollout.h"
+#include "sim_tls.h"
 
 /* Events live in chunks that never move, addressed by index; freed events
  * go on a free list and their generation changes, so a stale timer handle
@@ -74,6 +75,13 @@ struct sim {
 	sim_progress_fn progress;
 	void *progress_arg;
 	sim_rollout *ro;        /* the scenario's rollout, or NULL */
+	/* Mutual TLS (an "mtls" block), or NULL; its renewals run on one
+	 * timer owned by tls_agent. */
+	sim_tls *tls;
+	mesh_agent tls_agent;
+	uint64_t tls_timer;
+	mesh_time tls_timer_at;
+	char err[512];          /* why sim_run failed, if not for memory */
 };
 
 static inline sim_event *ev_at(sim *s, uint32_t i)
@@ -194,6 +202,9 @@ static void sim_event_post(sim *s, mesh_agent *to, const mesh_msg *m,
 static int net_faults(sim *s, mesh_agent *from, mesh_agent *dst,
 		      const mesh_msg *m, mesh_time delay, mesh_time *hop);
 
+static int tls_hop(sim *s, mesh_agent *from, mesh_agent *dst,
+		   const mesh_msg *m, mesh_time *delay, mesh_msg *out);
+
 static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 		     const mesh_msg *m, mesh_time delay)
 {
@@ -201,6 +212,17 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 	assert(to < s->nagents);
 	mesh_agent *dst = s->agents[to];
 	mesh_time hop = 0;
+	mesh_msg tm;
+	if (s->tls && dst->pod != from->pod && (from->id & 1) && (dst->id & 1)) {
+		/* Sidecar to sidecar: mutual TLS, or plaintext. */
+		if (m->kind == MESH_RESP) {
+			sim_tls_response(s->tls, dst->pod, from->pod, m->tag);
+		} else if (m->kind == MESH_REQ) {
+			if (tls_hop(s, from, dst, m, &delay, &tm))
+				return;
+			m = &tm;
+		}
+	}
 	if (dst->pod == from->pod) {
 		if (!s->local_zero)
 			hop = dist_sample(&s->m->local_latency, &s->net[from->id]);
@@ -247,11 +269,61 @@ static int net_faults(sim *s, mesh_agent *from, mesh_agent *dst,
 	return 1;
 }
 
+/* A request from one sidecar to another's inbound, under mutual TLS
+ * (sim_tls.h): on a kept connection, or on a new one whose handshake costs
+ * a round trip and CPU, or that fails. Returns 1 when the request does not
+ * go (the caller gets its 503 answer); else 0 with *out the request to
+ * send (the caller's identity as its connection carries it) and *delay
+ * grown by the handshake. */
+static int tls_hop(sim *s, mesh_agent *from, mesh_agent *dst,
+		   const mesh_msg *m, mesh_time *delay, mesh_msg *out)
+{
+	mesh_time rtt = 0, more = 0;
+	uint32_t src = 0;
+	if (!s->net_zero) {
+		uint32_t o, b;
+		sim_tls_conns(s->tls, from->pod, dst->pod, &o, &b);
+		if (b >= o)
+			rtt = dist_sample(&s->m->net_latency, &s->net[from->id]) +
+			      dist_sample(&s->m->net_latency, &s->net[from->id]);
+	}
+	int v = sim_tls_request(s->tls, from->pod, dst->pod,
+				s->pod_service[dst->pod], m->tag, s->now + *delay,
+				rtt, &more, &src);
+	if (v < 0) {
+		s->failed = 1;
+		return 1;
+	}
+	if (v != SIM_TLS_SEND) {
+		mesh_msg r = {.kind = MESH_RESP, .status = 503, .route = m->route,
+			      .from = dst->id, .tag = m->tag, .req_id = m->req_id,
+			      .flags = v == SIM_TLS_FAIL_UF ? MESH_RF_UF : MESH_RF_UR};
+		sim_event_post(s, from, &r, *delay + more);
+		return 1;
+	}
+	*out = *m;
+	out->src = src;
+	*delay += more;
+	return 0;
+}
+
+/* The caller's sidecar gave up on a try: Envoy resets the stream, and the
+ * HTTP/1.1 connection under it closes. Only mutual TLS keeps count of
+ * connections; the callee works on regardless. */
+static void env_abandon(mesh_env *env, mesh_agent *from, uint32_t to,
+			uint64_t tag)
+{
+	sim *s = (sim *)env;
+	if (s->tls && to < s->nagents)
+		sim_tls_abandon(s->tls, from->pod, s->agents[to]->pod, tag);
+}
+
 static const mesh_env_ops sim_env_ops = {
 	.now = env_now,
 	.timer_start = env_timer_start,
 	.timer_cancel = env_timer_cancel,
 	.send = env_send,
+	.abandon = env_abandon,
 };
 
 /* ---- building the mesh ---- */
@@ -371,6 +443,16 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 		s->agents[sc] = &s->scs[nsc++].base;
 		seed_net(s, sc, name);
 	}
+	if (m->mtls.enabled) {
+		/* A PKI that cannot be made (a plug-in CA's files) fails the
+		 * run, with the reason in sim_error. */
+		s->tls = sim_tls_new(m, seed, r, s->ninst, s->err, sizeof s->err);
+		if (!s->tls)
+			s->failed = 1;
+		s->tls_agent.env = &s->env;
+		s->tls_agent.id = UINT32_MAX;
+		s->tls_agent.pod = UINT32_MAX;
+	}
 	return s;
 fail:
 	sim_free(s);
@@ -381,6 +463,7 @@ void sim_free(sim *s)
 {
 	if (!s)
 		return;
+	sim_tls_free(s->tls);
 	if (s->svcs)
 		for (uint32_t i = 0; i < s->ninst; i++)
 			service_destroy(&s->svcs[i]);
@@ -439,6 +522,40 @@ static void stop_now(void *arg)
 	s->end = s->now;
 }
 
+const char *sim_error(const sim *s)
+{
+	return s->err[0] ? s->err : NULL;
+}
+
+/* Mutual TLS: one timer at the earliest renewal due. */
+static void tls_renewal(mesh_agent *a, uint64_t arg);
+
+static void tls_arm(sim *s)
+{
+	mesh_time at = sim_tls_next_renewal(s->tls);
+	if (at == s->tls_timer_at && s->tls_timer)
+		return;
+	env_timer_cancel(&s->env, s->tls_timer);
+	s->tls_timer = 0;
+	s->tls_timer_at = at;
+	if (at == MESH_NEVER || at > s->end)
+		return;
+	s->tls_timer = env_timer_start(&s->env, at > s->now ? at - s->now : 0,
+				       &s->tls_agent, tls_renewal, 0);
+}
+
+static void tls_renewal(mesh_agent *a, uint64_t arg)
+{
+	(void)arg;
+	sim *s = (sim *)a->env;
+	s->tls_timer = 0;
+	if (sim_tls_renew_due(s->tls, s->now, s->err, sizeof s->err) < 0) {
+		s->failed = 1;
+		return;
+	}
+	tls_arm(s);
+}
+
 void sim_stop_at_decision(sim *s)
 {
 	if (s->ro)
@@ -454,6 +571,12 @@ static void fault_switch(sim *s, uint32_t i, int on)
 	const model_fault *f = &m->faults[i];
 	s->faults_on[i] = (uint8_t)on;
 	s->any_net_fault = netfault_any_on(m, s->faults_on);
+	if (s->tls) {
+		if (sim_tls_fault(s->tls, i, on, s->now, s->err, sizeof s->err) < 0)
+			s->failed = 1;
+		else
+			tls_arm(s);
+	}
 	if (f->kind != FAULT_CRASH && f->kind != FAULT_CAPACITY &&
 	    f->kind != FAULT_PAUSE)
 		return;
@@ -534,6 +657,13 @@ int sim_run(sim *s)
 		if (post_fault(s, f->start, (uint64_t)i << 1 | 1) < 0 ||
 		    (f->end != MESH_NEVER && post_fault(s, f->end, (uint64_t)i << 1) < 0))
 			return -1;
+	}
+	if (s->failed)
+		return -1; /* sim_new could not make the PKI */
+	if (s->tls) {
+		if (sim_tls_start(s->tls, 0, s->err, sizeof s->err) < 0)
+			return -1;
+		tls_arm(s);
 	}
 	if (s->ro && sim_rollout_start(s->ro, &s->env) < 0)
 		return -1;

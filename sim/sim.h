@@ -42,6 +42,11 @@ void sim_set_progress(sim *s, sim_progress_fn fn, void *arg);
  * incomplete and must not be trusted. */
 int sim_run(sim *s);
 
+/* Why sim_run returned -1 when memory was not the reason (mutual TLS: a
+ * plug-in CA that cannot be loaded, a certificate that cannot be
+ * issued), or NULL. */
+const char *sim_error(const sim *s);
+
 /* Events processed so far. */
 uint64_t sim_events(const sim *s);
 /* Event records ever allocated: the most events pending at once. Memory

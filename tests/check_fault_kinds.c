@@ -697,6 +697,49 @@ START_TEST(test_netfault_hop_verdicts)
 }
 END_TEST
 
+/* ---- certificate faults: which workloads they aim at ---- */
+
+START_TEST(test_cert_fault_targets)
+{
+	/* Certificate faults aim at a service's instances as other faults
+	 * do: all of them, one version's, or one instance. root_rotate aims
+	 * at no service: it is mesh-wide (tls_mesh changes the trust bundle
+	 * and every workload's issuer). */
+	model *m = tu_load(
+		"{\"duration\": \"1s\", \"mtls\": {},"
+		" \"services\": {\"s\": {\"latency\": \"1ms\", \"versions\":"
+		"  {\"v1\": {\"replicas\": 2}, \"v2\": {\"replicas\": 2}}},"
+		"  \"t\": {\"latency\": \"1ms\"}},"
+		" \"load\": [{\"to\": \"s\", \"rps\": 1}],"
+		" \"faults\": ["
+		"  {\"kind\": \"cert_expire\", \"target\": \"s\", \"at\": \"0\"},"
+		"  {\"kind\": \"cert_no_rotate\", \"target\": {\"service\": \"s\","
+		"   \"version\": \"v2\"}, \"at\": \"0\"},"
+		"  {\"kind\": \"cert_foreign\", \"target\": {\"service\": \"s\","
+		"   \"instance\": 1}, \"at\": \"0\"},"
+		"  {\"kind\": \"mtls_strict\", \"target\": {\"service\": \"s\","
+		"   \"version\": \"v2\", \"instance\": 3}, \"at\": \"0\"},"
+		"  {\"kind\": \"root_rotate\", \"overlap\": true, \"at\": \"0\"}]}");
+	static const int hit[5][4] = {
+		{1, 1, 1, 1}, /* the whole service */
+		{0, 0, 1, 1}, /* v2: instances 2 and 3 */
+		{0, 1, 0, 0}, /* instance 1 */
+		{0, 0, 0, 1}, /* instance 3, of v2 */
+		{0, 0, 0, 0}, /* mesh-wide, no service */
+	};
+	ck_assert_uint_eq(m->nfaults, 5);
+	for (uint32_t f = 0; f < 5; f++) {
+		for (uint32_t i = 0; i < 4; i++)
+			ck_assert_msg(model_fault_targets(m, &m->faults[f], 0, i) ==
+					      hit[f][i],
+				      "fault %u, instance %u", f, i);
+		/* Never the other service. */
+		ck_assert_int_eq(model_fault_targets(m, &m->faults[f], 1, 0), 0);
+	}
+	model_free(m);
+}
+END_TEST
+
 Suite *fault_kinds_suite(void)
 {
 	Suite *s = suite_create("fault_kinds");
@@ -719,6 +762,9 @@ Suite *fault_kinds_suite(void)
 	tc = tcase_create("netfault");
 	tcase_add_test(tc, test_netfault_transfer_time);
 	tcase_add_test(tc, test_netfault_hop_verdicts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cert");
+	tcase_add_test(tc, test_cert_fault_targets);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2366,6 +2366,119 @@ START_TEST(test_tls_ctx_errors)
 }
 END_TEST
 
+static int server_failed2(const void *arg)
+{
+	lh_tls_stats st;
+	lh_server_tls_stats(arg, &st);
+	return failed_all(&st) > 1;
+}
+
+START_TEST(test_tls_peer_domain)
+{
+	tworld w;
+	res r;
+	lh_tls_stats ss;
+	tw_init(&w, K_GOOD, LH_TLS_STRICT, K_GOOD, ID_ORIGIN);
+
+	/* A client of another trust domain than the one required: refused
+	 * as an identity mismatch (its chain is fine). */
+	ck_assert_int_eq(lh_server_set_peer_domain(w.o.s, "example.org"), 0);
+	tw_get(&w, w.p, "/hello", &r);
+	run_cond(&w.l, server_failed, w.o.s, "the server's count");
+	ck_assert_int_eq(r.errors, 1);
+	ck_assert(lh_err_is_connect(r.err));
+	ck_assert_int_eq(w.o.requests, 0);
+	lh_server_tls_stats(w.o.s, &ss);
+	ck_assert_uint_eq(failed(&ss, LH_ERR_TLS_IDENTITY), 1);
+	ck_assert_uint_eq(ss.full + ss.resumed, 0);
+	evbuffer_free(r.body);
+	/* A domain is matched whole: "cluster.loc" is not cluster.local. */
+	ck_assert_int_eq(lh_server_set_peer_domain(w.o.s, "cluster.loc"), 0);
+	tw_get(&w, w.p, "/hello", &r);
+	run_cond(&w.l, server_failed2, w.o.s, "the server's second count");
+	ck_assert_int_eq(r.errors, 1);
+	lh_server_tls_stats(w.o.s, &ss);
+	ck_assert_uint_eq(failed(&ss, LH_ERR_TLS_IDENTITY), 2);
+	evbuffer_free(r.body);
+	/* Its own domain: served, with the client's identity. */
+	ck_assert_int_eq(lh_server_set_peer_domain(w.o.s, "cluster.local"), 0);
+	tw_get(&w, w.p, "/whoami", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(body_is(&r, ID_CLIENT));
+	evbuffer_free(r.body);
+	lh_server_tls_stats(w.o.s, &ss);
+	ck_assert_uint_eq(ss.full, 1);
+	tw_free(&w);
+}
+END_TEST
+
+START_TEST(test_tls_mem)
+{
+	pki k;
+	lh_tls_mem_result r, r2;
+	pki_init(&k);
+	SSL_CTX *sv = pki_ctx(&k, "origin", K_GOOD, 1, NULL, 0);
+	SSL_CTX *cl = pki_ctx(&k, "client", K_GOOD, 0, NULL, 0);
+	SSL_CTX *none = pki_ctx(&k, "client", K_NONE, 0, NULL, 0);
+	SSL_CTX *foreign = pki_ctx(&k, "client", K_FOREIGN, 0, NULL, 0);
+
+	/* A full handshake, then one resuming its ticket. */
+	ck_assert_int_eq(lh_tls_handshake_mem(cl, sv, ID_ORIGIN, "cluster.local",
+					      k.now, NULL, &r), 0);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_int_eq(r.resumed, 0);
+	ck_assert_str_eq(r.client_id, ID_CLIENT);
+	ck_assert_ptr_nonnull(r.ticket);
+	ck_assert_int_eq(lh_tls_handshake_mem(cl, sv, ID_ORIGIN, "cluster.local",
+					      k.now, r.ticket, &r2), 0);
+	ck_assert_int_eq(r2.err, 0);
+	ck_assert_int_eq(r2.resumed, 1);
+	ck_assert_str_eq(r2.client_id, ID_CLIENT);
+	SSL_SESSION_free(r.ticket);
+	SSL_SESSION_free(r2.ticket);
+	/* The time is the caller's: two days on, both have expired. */
+	ck_assert_int_eq(lh_tls_handshake_mem(cl, sv, NULL, NULL,
+					      k.now + 2 * 86400, NULL, &r), 0);
+	ck_assert_int_eq(r.err, LH_ERR_TLS_EXPIRED);
+	ck_assert_int_eq(r.by_server, 0);
+	/* Refusals, and by whom. */
+	ck_assert_int_eq(lh_tls_handshake_mem(none, sv, ID_ORIGIN, NULL, k.now,
+					      NULL, &r), 0);
+	ck_assert_int_eq(r.err, LH_ERR_TLS_NO_CERT);
+	ck_assert_int_eq(r.by_server, 1);
+	ck_assert_int_eq(lh_tls_handshake_mem(foreign, sv, ID_ORIGIN, NULL,
+					      k.now, NULL, &r), 0);
+	ck_assert_int_eq(r.err, LH_ERR_TLS_UNKNOWN_CA);
+	ck_assert_int_eq(r.by_server, 1);
+	ck_assert_int_eq(lh_tls_handshake_mem(cl, sv, ID_CLIENT, NULL, k.now,
+					      NULL, &r), 0);
+	ck_assert_int_eq(r.err, LH_ERR_TLS_IDENTITY);
+	ck_assert_int_eq(r.by_server, 0);
+	ck_assert_int_eq(lh_tls_handshake_mem(cl, sv, ID_ORIGIN, "example.org",
+					      k.now, NULL, &r), 0);
+	ck_assert_int_eq(r.err, LH_ERR_TLS_IDENTITY);
+	ck_assert_int_eq(r.by_server, 1);
+	ck_assert_ptr_null(r.ticket);
+	/* A resumed session is held to the domain too. */
+	ck_assert_int_eq(lh_tls_handshake_mem(cl, sv, ID_ORIGIN, NULL, k.now,
+					      NULL, &r), 0);
+	ck_assert_int_eq(lh_tls_handshake_mem(cl, sv, ID_ORIGIN, "example.org",
+					      k.now, r.ticket, &r2), 0);
+	ck_assert_int_eq(r2.err, LH_ERR_TLS_IDENTITY);
+	ck_assert_int_eq(r2.by_server, 1);
+	SSL_SESSION_free(r.ticket);
+	/* The same context keeps serving pools: no pool is needed for its
+	 * session callback, and nothing is left in the error queue. */
+	ck_assert_uint_eq(ERR_peek_error(), 0);
+
+	SSL_CTX_free(sv);
+	SSL_CTX_free(cl);
+	SSL_CTX_free(none);
+	SSL_CTX_free(foreign);
+	pki_free(&k);
+}
+END_TEST
+
 /* One case per test, so that CK_RUN_CASE=get (say) runs one alone. */
 static void add(Suite *s, const char *name, const TTest *t)
 {
@@ -2422,5 +2535,7 @@ Suite *live_http_suite(void)
 	add(s, "tls_pipelined_read_ahead", test_tls_pipelined_read_ahead);
 	add(s, "tls_mismatched_peers", test_tls_mismatched_peers);
 	add(s, "tls_ctx_errors", test_tls_ctx_errors);
+	add(s, "tls_peer_domain", test_tls_peer_domain);
+	add(s, "tls_mem", test_tls_mem);
 	return s;
 }

@@ -28,6 +28,9 @@ int main(void)
 	srunner_add_suite(sr, rollout_suite());
 	srunner_add_suite(sr, tls_ca_suite());
 	srunner_add_suite(sr, authz_suite());
+	srunner_add_suite(sr, tls_mesh_suite());
+	srunner_add_suite(sr, sim_tls_suite());
+	srunner_add_suite(sr, rec_tls_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -5,7 +5,9 @@
  * recorder, and split across three recorders the way live mode splits it
  * across processes (the load process, sidecars, apps). Merging the three
  * snapshots must give the very report the whole recorder gives, byte for
- * byte.
+ * byte. With mutual TLS modelled, the workload also carries each
+ * sidecar's handshakes and the certificates each workload got, recorded
+ * by the sidecar's own process.
  */
 #include <check.h>
 #include <math.h>
@@ -61,8 +63,12 @@ static const char *const ROLLOUT_SCENARIO =
 enum ev_kind {
 	E_CLIENT_ISSUED, E_CLIENT_DONE, E_ROUTE_ISSUED, E_ATTEMPT, E_RETRY,
 	E_OVERFLOW, E_PER_TRY, E_ROUTE_TIMEOUT, E_ROUTE_DONE, E_EJECT, E_EDGE,
-	E_FAULT, E_INST, E_VERSION,
+	E_FAULT, E_INST, E_VERSION, E_TLS, E_CERT,
 };
+
+/* E_TLS's operation (in `o`): a full or resumed handshake, a plaintext
+ * connection, or a failure for reason o - TLS_FAIL0. */
+enum { TLS_FULL, TLS_RESUMED, TLS_PLAIN, TLS_FAIL0 };
 
 typedef struct ev {
 	mesh_time t;
@@ -77,6 +83,9 @@ typedef struct ev {
 	int queue_full, waited, crash;
 	mesh_time wait;
 	uint64_t qlen;
+	/* E_CERT: validity (run seconds) and root */
+	int64_t nb, na;
+	uint32_t root;
 } ev;
 
 typedef struct workload {
@@ -228,6 +237,8 @@ static void route_request(workload *w, rng *g, const model *m, uint32_t route,
 	e->o = o == MESH_OK;
 }
 
+static void add_tls(workload *w, const model *m, uint64_t seed);
+
 static void make_workload(workload *w, const model *m, uint64_t seed,
 			  uint32_t ejections_per_sidecar)
 {
@@ -299,7 +310,74 @@ static void make_workload(workload *w, const model *m, uint64_t seed,
 		}
 		free(ts);
 	}
+	add_tls(w, m, seed);
 	qsort(w->e, w->n, sizeof *w->e, cmp_ev);
+}
+
+/* Mutual TLS, from a stream of its own (the draws above stay as they
+ * were): each workload's sidecar (recorder 1 or 2 by workload, one
+ * process per sidecar as live mode has it) records its handshakes and
+ * plaintext connections on both sides, failures now and then, and its
+ * certificates: the first at 0 (all workloads at the same time, so that
+ * the merge must order them), renewals, faults' expired and foreign
+ * ones and the restored ones after. A recorder without mTLS ignores it
+ * all. */
+static void add_tls(workload *w, const model *m, uint64_t seed)
+{
+	rng g;
+	rng_seed(&g, seed ^ 0x6d746c73u);
+	uint32_t nw = rec_tls_workloads(m);
+	/* Last workload first: the first certificates, all at 0, are then
+	 * recorded out of the order rec_finish puts them in, which an open
+	 * recorder's snapshot must show as a finished one would. */
+	for (uint32_t k = nw; k-- > 0;) {
+		int part = 1 + (int)(k % 2);
+		ev *e = add(w, E_CERT, 0, part);
+		e->a = k;
+		e->b = 0; /* issued */
+		e->nb = -300;
+		e->na = 3600 - 300;
+		mesh_time t = 0;
+		for (;;) {
+			t += (mesh_time)(rng_below(&g, 8000) + 1) * MESH_MS;
+			if (t >= END)
+				break;
+			e = add(w, E_CERT, t, part);
+			e->a = k;
+			e->b = (uint32_t)rng_below(&g, REC_CERT_WHY_COUNT - 1) + 1;
+			int64_t at = (int64_t)(t / MESH_S);
+			e->nb = e->b == 2 ? at - 7200 : at - 300;
+			e->na = e->b == 2 ? at - 3600 : at + 3300;
+			e->root = e->b == 3 && rng_below(&g, 2) ? UINT32_MAX
+							: (uint32_t)rng_below(&g, 3);
+		}
+		for (uint32_t j = 0; j < 200; j++) {
+			e = add(w, E_TLS, (mesh_time)rng_below(&g, END), part);
+			e->a = k;
+			e->b = (uint32_t)rng_below(&g, REC_TLS_SIDES);
+			uint32_t u = (uint32_t)rng_below(&g, 100);
+			e->o = u < 30 ? TLS_FULL : u < 80 ? TLS_RESUMED : u < 90 ? TLS_PLAIN
+			     : TLS_FAIL0 + (int)rng_below(&g, REC_TLS_FAIL_COUNT);
+		}
+	}
+}
+
+/* Two certificate events alike, field by field (the struct has padding). */
+static int cert_eq(const rec_cert_event *a, const rec_cert_event *b)
+{
+	return a->at == b->at && a->workload == b->workload && a->why == b->why &&
+	       a->not_before_s == b->not_before_s && a->not_after_s == b->not_after_s &&
+	       a->root == b->root;
+}
+
+static int certs_eq(const rec *a, const rec *b)
+{
+	if (a->ncerts != b->ncerts)
+		return 0;
+	for (uint32_t k = 0; k < a->ncerts; k++)
+		if (!cert_eq(&a->certs[k], &b->certs[k]))
+			return 0;
+	return 1;
 }
 
 static void workload_free(workload *w)
@@ -350,6 +428,21 @@ static void apply(rec *r, const ev *e)
 		rec_version_done(r, e->a, e->b, e->start, e->t, (enum mesh_outcome)e->o,
 				 e->status, e->crash);
 		break;
+	case E_TLS:
+		if (e->o == TLS_FULL || e->o == TLS_RESUMED)
+			rec_tls_handshake(r, e->a, (int)e->b, e->o == TLS_RESUMED);
+		else if (e->o == TLS_PLAIN)
+			rec_tls_plaintext(r, e->a, (int)e->b);
+		else
+			rec_tls_failure(r, e->a, (int)e->b, e->o - TLS_FAIL0);
+		break;
+	case E_CERT: {
+		rec_cert_event c = {.at = e->t, .workload = e->a, .why = (uint8_t)e->b,
+				    .not_before_s = e->nb, .not_after_s = e->na,
+				    .root = e->root};
+		rec_cert(r, &c);
+		break;
+	}
 	}
 }
 
@@ -435,9 +528,23 @@ static rec *new_kept(const model *m)
 
 /* ---- (1) split recording merges into the same report ---- */
 
+/* The scenario with mutual TLS modelled: what the loader makes of an
+ * "mtls" block, as far as the recorder and the report look. */
+static model *load_mtls(const char *json)
+{
+	model *m = tu_load(json);
+	m->mtls.enabled = 1;
+	m->mtls.mode = MTLS_PERMISSIVE;
+	m->mtls.cert_ttl = 3600 * MESH_S;
+	m->mtls.grace_ratio = 0.5;
+	for (uint32_t i = 0; i < m->nservices; i++)
+		m->services[i].mtls_mode = i == 1 ? MTLS_STRICT : MTLS_PERMISSIVE;
+	return m;
+}
+
 START_TEST(test_split_merge_same_report)
 {
-	model *m = tu_load(SCENARIO);
+	model *m = load_mtls(SCENARIO);
 	workload w;
 	/* 1200 ejection events per sidecar: each process keeps all of its
 	 * own, and the whole recorder, at 2400, drops some. */
@@ -498,6 +605,18 @@ START_TEST(test_split_merge_same_report)
 					  a->services[i].series.rows[t].ejected);
 	ck_assert(memcmp(c->overall_series.rows, a->overall_series.rows,
 			 a->overall_series.nrows * sizeof(rec_row)) == 0);
+	/* Mutual TLS: every counter, and the very list of certificates. */
+	ck_assert_ptr_nonnull(strstr(want, "\"mtls\""));
+	ck_assert_uint_eq(c->tls_nworkloads, a->tls_nworkloads);
+	ck_assert(memcmp(c->tls, a->tls, (size_t)a->tls_nworkloads * REC_TLS_SIDES *
+					     sizeof(rec_tls)) == 0);
+	ck_assert_uint_gt(a->ncerts, 3 * a->tls_nworkloads);
+	ck_assert_uint_eq(c->ncerts, a->ncerts);
+	ck_assert(certs_eq(c, a));
+	uint64_t failed = 0;
+	for (uint32_t k = 0; k < a->tls_nworkloads * REC_TLS_SIDES; k++)
+		failed += a->tls[k].failed[REC_TLS_UNKNOWN_CA];
+	ck_assert_uint_gt(failed, 0);
 
 	free(want);
 	free(got);
@@ -546,7 +665,7 @@ END_TEST
 
 START_TEST(test_round_trip)
 {
-	model *m = tu_load(SCENARIO);
+	model *m = load_mtls(SCENARIO);
 	workload w;
 	make_workload(&w, m, 99, 300);
 	rec *a = new_kept(m);
@@ -584,6 +703,14 @@ START_TEST(test_round_trip)
 	ck_assert_uint_gt(a->services[1].inst[0].max_queue, 0);
 	ck_assert_uint_eq(d->services[1].inst[0].max_queue, a->services[1].inst[0].max_queue);
 	ck_assert_uint_eq(d->services[1].inst[0].arrived, 3 * a->services[1].inst[0].arrived);
+	/* Counters add up; every certificate is there three times, each
+	 * event's copies side by side (the sort is stable). */
+	ck_assert_uint_gt(a->tls[3].resumed, 0);
+	ck_assert_uint_eq(d->tls[3].resumed, 3 * a->tls[3].resumed);
+	ck_assert_uint_eq(d->ncerts, 3 * a->ncerts);
+	for (uint32_t k = 0; k < a->ncerts; k++)
+		for (uint32_t j = 0; j < 3; j++)
+			ck_assert(cert_eq(&d->certs[3 * k + j], &a->certs[k]));
 
 	free(rf);
 	free(rd);
@@ -1151,7 +1278,7 @@ START_TEST(test_malformed_versions)
 	expect_error(dst, s, v_totals, "versions.versions[1].totals", before);
 	expect_error(dst, s, v_short, "versions.versions[0].slow: expected", before);
 	expect_error(dst, s, v_missing, "versions: missing", before);
-	expect_error(dst, s, v_v1, "version: version 1; this meshsim reads version 2", before);
+	expect_error(dst, s, v_v1, "version: version 1; this meshsim reads version 3", before);
 	/* The same checks for a /versions document alone. */
 	json_t *v = json_deep_copy(json_object_get(s, "versions"));
 	json_object_set_new(v, "first", json_string("soon"));
@@ -1182,11 +1309,16 @@ END_TEST
 
 START_TEST(test_prometheus)
 {
-	model *m = tu_load(SCENARIO);
+	model *m = load_mtls(SCENARIO);
 	workload w;
 	make_workload(&w, m, 31, 100);
 	rec *a = rec_new(m);
 	record(m, &w, a, NULL);
+	/* Workload 0 (front/0) got an expired certificate last: its expiry
+	 * gauge is below zero. */
+	rec_cert_event late = {.at = END - 1, .workload = 0, .why = 2,
+			       .not_before_s = -7200, .not_after_s = -3600};
+	rec_cert(a, &late);
 	/* A service name that needs escaping in a label value. */
 	char weird[] = "fr\"o\\nt\nend";
 	char *saved = m->services[0].name;
@@ -1205,6 +1337,7 @@ START_TEST(test_prometheus)
 	char hkey[1024] = "";
 	double hprev_le = -1, hprev = -1, hinf = -1;
 	int nsamples = 0, nhist = 0, found_known = 0, found_weird = 0, checked_bound = 0;
+	int found_tls = 0, found_expiry = 0;
 	uint32_t x_route = route_of(m, "back", "/x");
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -1286,8 +1419,26 @@ START_TEST(test_prometheus)
 			}
 		} else {
 			ck_assert_str_eq(p.name, fam);
-			ck_assert_msg(p.value >= 0 && p.value == floor(p.value), "%s", line);
+			/* Counts; the expiry gauge is a time, below zero for a
+			 * certificate that expired before the run began. */
+			ck_assert_msg((p.value >= 0 || !strcmp(fam, "meshsim_cert_expiry_seconds")) &&
+					      p.value == floor(p.value), "%s", line);
 		}
+		const char *wl = label(&p, "workload");
+		if (!strcmp(p.name, "meshsim_tls_handshakes_total") && wl &&
+		    !strcmp(wl, "back/2") && !strcmp(label(&p, "side"), "inbound") &&
+		    !strcmp(label(&p, "kind"), "resumed")) {
+			/* back/2: workload 2 + 2 (front has two instances). */
+			ck_assert_uint_gt(a->tls[4 * REC_TLS_SIDES].resumed, 0);
+			ck_assert_uint_eq((uint64_t)p.value, a->tls[4 * REC_TLS_SIDES].resumed);
+			found_tls = 1;
+		}
+		if (!strcmp(p.name, "meshsim_cert_expiry_seconds") && wl && !strcmp(wl, "fr\"o\\nt\nend/0")) {
+			ck_assert_double_eq(p.value, -3600);
+			found_expiry = 1;
+		}
+		if (!strcmp(p.name, "meshsim_tls_handshake_failures_total"))
+			ck_assert_ptr_nonnull(label(&p, "reason"));
 		if (!strcmp(p.name, "meshsim_requests_total") && svc && !strcmp(svc, "back") &&
 		    !strcmp(label(&p, "route"), "/x") && !strcmp(label(&p, "outcome"), "success")) {
 			ck_assert_uint_eq((uint64_t)p.value, a->routes[x_route].outcomes[MESH_OK]);
@@ -1297,6 +1448,8 @@ START_TEST(test_prometheus)
 	}
 	ck_assert(found_known);
 	ck_assert(found_weird);
+	ck_assert(found_tls);
+	ck_assert(found_expiry);
 	ck_assert_int_eq(checked_bound, 19);
 	ck_assert_int_gt(nhist, m->nroutes + m->nclients);
 	ck_assert_int_gt(nsamples, 200);

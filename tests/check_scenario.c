@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "scenario.h"
@@ -2410,7 +2412,9 @@ START_TEST(test_faults_pause_bandwidth_bad)
 		{"{'kind': 'pause', 'target': 'db', 'at': '1s', 'fro': '1s'}",
 		 "t.json: faults[0].fro: ", "did you mean \"for\""},
 		{"{'kind': 'paus', 'target': 'db', 'at': '1s'}",
-		 "t.json: faults[0].kind: ", "\"pause\", \"bandwidth\", found \"paus\""},
+		 "t.json: faults[0].kind: ", "\"pause\", \"bandwidth\", \"cert_expire\""},
+		{"{'kind': 'paus', 'target': 'db', 'at': '1s'}",
+		 "t.json: faults[0].kind: ", "\"mtls_strict\", found \"paus\""},
 		/* bandwidth */
 		{"{'kind': 'bandwidth', 'target': 'db', 'at': '1s'}",
 		 "t.json: faults[0].limit_kbps: ",
@@ -2584,6 +2588,761 @@ START_TEST(test_expect_new)
 }
 END_TEST
 
+/* ---- mutual TLS ---- */
+
+/* Services across namespaces for the mtls tests: a and b in shop, c in
+ * ops, d in default. a calls d; d calls nothing. */
+#define TLS_SVCS                                                         \
+	"'a': {'namespace': 'shop', 'script': [{'call': 'd'}]},"          \
+	" 'b': {'namespace': 'shop', 'latency': '1ms'},"                  \
+	" 'c': {'namespace': 'ops', 'latency': '1ms'},"                   \
+	" 'd': {'latency': '1ms', 'versions': {'v1': {'replicas': 2},"    \
+	"                                      'v2': {}}}"
+#define TLS_LOAD "{'to': 'a', 'rps': 10}"
+
+START_TEST(test_mtls_absent)
+{
+	/* No block: nothing modelled, modes unresolved, Istio's default
+	 * trust domain in principals. */
+	scn_errors e = {0};
+	model *m = load_scn(TLS_SVCS, TLS_LOAD, "", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->mtls.enabled, 0);
+	ck_assert_ptr_null(m->mtls.trust_domain);
+	for (uint32_t i = 0; i < m->nservices; i++)
+		ck_assert_int_eq(m->services[i].mtls_mode, MTLS_UNSET);
+	ck_assert_str_eq(m->services[svc(m, "a")].principal,
+			 "cluster.local/ns/shop/sa/a");
+	model_free(m);
+	/* Any trust domain in a client's principal, as before. */
+	m = load_scn(TLS_SVCS, "{'to': 'a', 'rps': 1, 'principal': "
+			       "'example.org/ns/x/sa/y'}",
+		     "", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_str_eq(m->clients[0].principal, "example.org/ns/x/sa/y");
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_mtls_defaults)
+{
+	scn_errors e = {0};
+	model *m = load_scn(TLS_SVCS, TLS_LOAD, ", 'mtls': {}", &e);
+	ck_assert_loaded(m, &e);
+	const model_mtls *t = &m->mtls;
+	ck_assert_int_eq(t->enabled, 1);
+	ck_assert_str_eq(t->trust_domain, "cluster.local");
+	ck_assert_int_eq(t->mode, MTLS_PERMISSIVE);
+	ck_assert_uint_eq(t->cert_ttl, 24 * 3600 * MESH_S);
+	ck_assert_double_eq(t->grace_ratio, 0.5);
+	ck_assert_double_eq(t->grace_jitter, 0.01);
+	ck_assert_int_eq(t->intermediate, 0);
+	ck_assert_ptr_null(t->ca_cert);
+	ck_assert_ptr_null(t->ca_key);
+	ck_assert_ptr_null(t->ca_chain);
+	ck_assert_ptr_null(t->ca_root);
+	ck_assert_uint_eq(t->handshake_full, MODEL_HANDSHAKE_FULL);
+	ck_assert_uint_eq(t->handshake_resumed, MODEL_HANDSHAKE_RESUMED);
+	/* Every service resolved to the mesh-wide default. */
+	for (uint32_t i = 0; i < m->nservices; i++)
+		ck_assert_int_eq(m->services[i].mtls_mode, MTLS_PERMISSIVE);
+	ck_assert_str_eq(m->services[svc(m, "d")].principal,
+			 "cluster.local/ns/default/sa/d");
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_mtls_explicit)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		TLS_SVCS,
+		"{'to': 'a', 'rps': 1, 'principal': 'example.org/ns/edge/sa/gw'}",
+		", 'mtls': {'mode': 'DISABLE', 'trust_domain': 'example.org',"
+		" 'cert_ttl': '1h', 'rotation': {'grace_ratio': 0.25,"
+		" 'jitter': 0.2}, 'ca': {'intermediate': true},"
+		" 'handshake_cpu': {'full': '2ms', 'resumed': '0'}}",
+		&e);
+	ck_assert_loaded(m, &e);
+	const model_mtls *t = &m->mtls;
+	ck_assert_str_eq(t->trust_domain, "example.org");
+	ck_assert_int_eq(t->mode, MTLS_DISABLE);
+	ck_assert_uint_eq(t->cert_ttl, 3600 * MESH_S);
+	ck_assert_double_eq(t->grace_ratio, 0.25);
+	ck_assert_double_eq(t->grace_jitter, 0.2);
+	ck_assert_int_eq(t->intermediate, 1);
+	ck_assert_uint_eq(t->handshake_full, 2 * MESH_MS);
+	ck_assert_uint_eq(t->handshake_resumed, 0);
+	/* Principals the loader makes are in the block's trust domain. */
+	ck_assert_str_eq(m->services[svc(m, "a")].principal,
+			 "example.org/ns/shop/sa/a");
+	ck_assert_str_eq(m->services[svc(m, "d")].principal,
+			 "example.org/ns/default/sa/d");
+	ck_assert_str_eq(m->clients[0].principal, "example.org/ns/edge/sa/gw");
+	ck_assert_str_eq(m->clients[0].ns, "edge");
+	model_free(m);
+
+	/* The smallest lifetime, and jitter just inside both bounds. */
+	m = load_scn(TLS_SVCS, TLS_LOAD,
+		     ", 'mtls': {'cert_ttl': '2s', 'rotation': {'grace_ratio': 0.9,"
+		     " 'jitter': 0.09}}",
+		     &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->mtls.cert_ttl, 2 * MESH_S);
+	ck_assert_double_eq(m->mtls.grace_ratio, 0.9);
+	ck_assert_double_eq(m->mtls.grace_jitter, 0.09);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_mtls_mode_precedence)
+{
+	/* service > namespace > mesh, as Istio's workload-selector policy
+	 * beats its namespace's, which beats the root namespace's. */
+	scn_errors e = {0};
+	model *m = load_scn(TLS_SVCS, TLS_LOAD,
+			    ", 'mtls': {'mode': 'STRICT',"
+			    " 'namespaces': {'shop': 'DISABLE', 'ops': 'PERMISSIVE'},"
+			    " 'services': {'b': 'STRICT', 'c': 'DISABLE'}}",
+			    &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->mtls.mode, MTLS_STRICT);
+	ck_assert_int_eq(m->services[svc(m, "a")].mtls_mode, MTLS_DISABLE);
+	ck_assert_int_eq(m->services[svc(m, "b")].mtls_mode, MTLS_STRICT);
+	ck_assert_int_eq(m->services[svc(m, "c")].mtls_mode, MTLS_DISABLE);
+	ck_assert_int_eq(m->services[svc(m, "d")].mtls_mode, MTLS_STRICT);
+	model_free(m);
+
+	/* Only a namespace given: the rest keep the default PERMISSIVE. */
+	m = load_scn(TLS_SVCS, TLS_LOAD,
+		     ", 'mtls': {'namespaces': {'default': 'STRICT'}}", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->services[svc(m, "a")].mtls_mode, MTLS_PERMISSIVE);
+	ck_assert_int_eq(m->services[svc(m, "c")].mtls_mode, MTLS_PERMISSIVE);
+	ck_assert_int_eq(m->services[svc(m, "d")].mtls_mode, MTLS_STRICT);
+	model_free(m);
+
+	/* Only a service given, over the mesh-wide mode. */
+	m = load_scn(TLS_SVCS, TLS_LOAD,
+		     ", 'mtls': {'mode': 'DISABLE', 'services': {'c': 'PERMISSIVE'}}",
+		     &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->services[svc(m, "b")].mtls_mode, MTLS_DISABLE);
+	ck_assert_int_eq(m->services[svc(m, "c")].mtls_mode, MTLS_PERMISSIVE);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+/* Like check_rejected, with a second needle (NULL: none) that the same
+ * message must hold. */
+static void check_rejected2(const char *svcs, const char *load,
+			    const char *extra, const char *path,
+			    const char *what, const char *what2)
+{
+	scn_errors e = {0};
+	model *m = load_scn(svcs, load, extra, &e);
+	ck_assert_msg(m == NULL, "accepted: %s | %s | %s", svcs, load, extra);
+	ck_assert_msg(find_err(&e, path, what, what2, (const char *)NULL),
+		      "%s | %s | %s:\nno error with %s, %s and %s; errors:\n%s",
+		      svcs, load, extra, path, what, what2 ? what2 : "-",
+		      dump(&e));
+	scn_errors_free(&e);
+}
+
+START_TEST(test_mtls_bad)
+{
+	static const struct {
+		const char *load, *extra, *path, *what, *what2;
+	} cases[] = {
+		{NULL, ", 'mtls': 5", "t.json: mtls: ",
+		 "expected an object like {\"mode\": \"STRICT\"} ({} turns mutual "
+		 "TLS on with Istio's defaults), found 5", NULL},
+		{NULL, ", 'mtls': {'modes': 'STRICT'}", "t.json: mtls.modes: ",
+		 "unknown key \"modes\" (did you mean \"mode\"?)", NULL},
+		{NULL, ", 'mtls': {'peers': 1}", "t.json: mtls.peers: ",
+		 "unknown key \"peers\"; expected one of: mode, namespaces, "
+		 "services, trust_domain, cert_ttl, rotation, ca, handshake_cpu",
+		 NULL},
+		/* modes, matched as Istio's enum is written */
+		{NULL, ", 'mtls': {'mode': 'strict'}", "t.json: mtls.mode: ",
+		 "expected \"STRICT\", \"PERMISSIVE\" or \"DISABLE\" (Istio's "
+		 "PeerAuthentication mtls.mode), matched as written (upper case, "
+		 "as Istio's enum), found \"strict\" (did you mean \"STRICT\"?)",
+		 NULL},
+		{NULL, ", 'mtls': {'mode': 'PERMISIVE'}", "t.json: mtls.mode: ",
+		 "found \"PERMISIVE\" (did you mean \"PERMISSIVE\"?)", NULL},
+		{NULL, ", 'mtls': {'mode': 'MUTUAL'}", "t.json: mtls.mode: ",
+		 "expected \"STRICT\", \"PERMISSIVE\" or \"DISABLE\" (Istio's "
+		 "PeerAuthentication mtls.mode), found \"MUTUAL\"", NULL},
+		{NULL, ", 'mtls': {'mode': 1}", "t.json: mtls.mode: ",
+		 "mtls.mode), found 1", NULL},
+		{NULL, ", 'mtls': {'mode': 'UNSET'}", "t.json: mtls.mode: ",
+		 "found \"UNSET\": Istio's UNSET inherits the mode of the level "
+		 "above, and leaving the mesh-wide \"mode\" out does that "
+		 "(PERMISSIVE, Istio's default)", NULL},
+		{NULL, ", 'mtls': {'namespaces': ['shop']}",
+		 "t.json: mtls.namespaces: ",
+		 "expected an object of modes keyed by namespace, like {\"shop\": "
+		 "\"STRICT\"}, found an array", NULL},
+		{NULL, ", 'mtls': {'namespaces': {'shpo': 'STRICT'}}",
+		 "t.json: mtls.namespaces.shpo: ",
+		 "expected the namespace of a service (\"shop\", \"ops\", "
+		 "\"default\"), found \"shpo\", which no service is in", NULL},
+		{NULL, ", 'mtls': {'namespaces': {'ops': 'Strict'}}",
+		 "t.json: mtls.namespaces.ops: ",
+		 "found \"Strict\" (did you mean \"STRICT\"?)", NULL},
+		{NULL, ", 'mtls': {'namespaces': {'ops': 'UNSET'}}",
+		 "t.json: mtls.namespaces.ops: ",
+		 "Istio's UNSET inherits the mode of the level above, which "
+		 "leaving this entry out does", NULL},
+		{NULL, ", 'mtls': {'services': 'a'}", "t.json: mtls.services: ",
+		 "expected an object of modes keyed by service name, like "
+		 "{\"catalog\": \"DISABLE\"}, found \"a\"", NULL},
+		{NULL, ", 'mtls': {'services': {'e': 'STRICT'}}",
+		 "t.json: mtls.services.e: ",
+		 "expected the name of a service in \"services\", found \"e\", "
+		 "which is not defined (did you mean \"a\"?)", NULL},
+		{NULL, ", 'mtls': {'services': {'a': true}}",
+		 "t.json: mtls.services.a: ", "mtls.mode), found true", NULL},
+		/* trust domain */
+		{NULL, ", 'mtls': {'trust_domain': 'Cluster.Local'}",
+		 "t.json: mtls.trust_domain: ",
+		 "expected a trust domain of lower-case letters, digits, '.', '-' "
+		 "or '_', at most 255 characters (a SPIFFE trust domain), like "
+		 "\"cluster.local\", found \"Cluster.Local\"", NULL},
+		{NULL, ", 'mtls': {'trust_domain': ''}", "t.json: mtls.trust_domain: ",
+		 "like \"cluster.local\", found \"\"", NULL},
+		{NULL, ", 'mtls': {'trust_domain': 'a/b'}",
+		 "t.json: mtls.trust_domain: ", "found \"a/b\"", NULL},
+		/* lifetime */
+		{NULL, ", 'mtls': {'cert_ttl': '1s'}", "t.json: mtls.cert_ttl: ",
+		 "expected a certificate lifetime of whole seconds, at least "
+		 "\"2s\" (X.509 validity counts seconds), like \"24h\" (Istio's "
+		 "default), found \"1s\"", NULL},
+		{NULL, ", 'mtls': {'cert_ttl': '2500ms'}", "t.json: mtls.cert_ttl: ",
+		 "whole seconds", "found \"2500ms\""},
+		{NULL, ", 'mtls': {'cert_ttl': '1d'}", "t.json: mtls.cert_ttl: ",
+		 "expected a duration with a unit", "found \"1d\""},
+		/* rotation */
+		{NULL, ", 'mtls': {'rotation': 0.5}", "t.json: mtls.rotation: ",
+		 "expected an object like {\"grace_ratio\": 0.5, \"jitter\": "
+		 "0.01}, found 0.5", NULL},
+		{NULL, ", 'mtls': {'rotation': {'grace_ration': 0.5}}",
+		 "t.json: mtls.rotation.grace_ration: ",
+		 "did you mean \"grace_ratio\"", NULL},
+		{NULL, ", 'mtls': {'rotation': {'grace_ratio': 1}}",
+		 "t.json: mtls.rotation.grace_ratio: ",
+		 "expected a number above 0 and below 1 (the fraction of a "
+		 "certificate's lifetime left when it is renewed: Istio's "
+		 "SECRET_GRACE_PERIOD_RATIO, 0.5), found 1", NULL},
+		{NULL, ", 'mtls': {'rotation': {'grace_ratio': 0}}",
+		 "t.json: mtls.rotation.grace_ratio: ", "found 0", NULL},
+		{NULL, ", 'mtls': {'rotation': {'grace_ratio': '0.5'}}",
+		 "t.json: mtls.rotation.grace_ratio: ", "found \"0.5\"", NULL},
+		{NULL, ", 'mtls': {'rotation': {'jitter': 0.5}}",
+		 "t.json: mtls.rotation.jitter: ",
+		 "expected a number from 0 to below 0.5 (below grace_ratio 0.5 and "
+		 "below 1 - grace_ratio, so that renewal falls strictly inside a "
+		 "certificate's lifetime: Istio's SECRET_GRACE_PERIOD_RATIO_JITTER, "
+		 "0.01), found 0.5", NULL},
+		{NULL, ", 'mtls': {'rotation': {'grace_ratio': 0.8, 'jitter': 0.25}}",
+		 "t.json: mtls.rotation.jitter: ",
+		 "from 0 to below 0.2 (below grace_ratio 0.8", "found 0.25"},
+		{NULL, ", 'mtls': {'rotation': {'grace_ratio': 0.1, 'jitter': 0.1}}",
+		 "t.json: mtls.rotation.jitter: ", "to below 0.1", "found 0.1"},
+		{NULL, ", 'mtls': {'rotation': {'jitter': -0.01}}",
+		 "t.json: mtls.rotation.jitter: ", "found -0.01", NULL},
+		/* a bad ratio: the jitter is judged on its own */
+		{NULL, ", 'mtls': {'rotation': {'grace_ratio': 2, 'jitter': 1}}",
+		 "t.json: mtls.rotation.jitter: ",
+		 "expected a number from 0 to below 1, found 1", NULL},
+		/* ca */
+		{NULL, ", 'mtls': {'ca': 'istiod'}", "t.json: mtls.ca: ",
+		 "expected an object: {\"intermediate\": true}, or a plug-in CA's "
+		 "files like", "found \"istiod\""},
+		{NULL, ", 'mtls': {'ca': {'intermediate': 'yes'}}",
+		 "t.json: mtls.ca.intermediate: ",
+		 "expected true or false, found \"yes\"", NULL},
+		{NULL, ", 'mtls': {'ca': {'certs': 'c.pem'}}",
+		 "t.json: mtls.ca.certs: ", "did you mean \"cert\"", NULL},
+		{NULL, ", 'mtls': {'ca': {'cert': '/dev/null'}}",
+		 "t.json: mtls.ca.key: ",
+		 "expected the plug-in CA's private key file (Istio's ca-key.pem) "
+		 "beside \"cert\", found nothing", NULL},
+		{NULL, ", 'mtls': {'ca': {'key': '/dev/null'}}",
+		 "t.json: mtls.ca.cert: ",
+		 "expected the plug-in CA's certificate file (Istio's ca-cert.pem) "
+		 "beside \"key\", found nothing", NULL},
+		{NULL, ", 'mtls': {'ca': {'root': 'r.pem'}}", "t.json: mtls.ca.key: ",
+		 "beside \"root\", found nothing", NULL},
+		{NULL, ", 'mtls': {'ca': {'chain': 'c.pem'}}", "t.json: mtls.ca.cert: ",
+		 "beside \"chain\", found nothing", NULL},
+		{NULL, ", 'mtls': {'ca': {'cert': 'no-such-ca.pem', 'key': 'k.pem'}}",
+		 "t.json: mtls.ca.cert: ",
+		 "expected a readable file holding the CA's certificate in PEM, "
+		 "Istio's ca-cert.pem (relative paths start at the scenario's "
+		 "directory), found \"no-such-ca.pem\" (no-such-ca.pem: No such "
+		 "file or directory)", NULL},
+		{NULL, ", 'mtls': {'ca': {'cert': 'no-such-ca.pem', 'key': 'k.pem'}}",
+		 "t.json: mtls.ca.key: ",
+		 "the CA's private key in PEM, Istio's ca-key.pem",
+		 "found \"k.pem\" (k.pem: No such file or directory)"},
+		{NULL, ", 'mtls': {'ca': {'cert': '/', 'key': '/dev/null'}}",
+		 "t.json: mtls.ca.cert: ", "found \"/\" (/: not a regular file)",
+		 NULL},
+		{NULL, ", 'mtls': {'ca': {'cert': 5, 'key': '/dev/null'}}",
+		 "t.json: mtls.ca.cert: ", "expected a non-empty string, found 5",
+		 NULL},
+		/* handshake CPU */
+		{NULL, ", 'mtls': {'handshake_cpu': '1ms'}",
+		 "t.json: mtls.handshake_cpu: ",
+		 "expected an object like {\"full\": \"1500us\", \"resumed\": "
+		 "\"600us\"}, found \"1ms\"", NULL},
+		{NULL, ", 'mtls': {'handshake_cpu': {'full': 5}}",
+		 "t.json: mtls.handshake_cpu.full: ",
+		 "expected a duration with a unit", "found 5"},
+		{NULL, ", 'mtls': {'handshake_cpu': {'resume': '1ms'}}",
+		 "t.json: mtls.handshake_cpu.resume: ", "did you mean \"resumed\"",
+		 NULL},
+		/* clients' principals must be in the mesh's trust domain */
+		{"{'to': 'a', 'rps': 1, 'principal': 'example.org/ns/x/sa/y'}",
+		 ", 'mtls': {}", "t.json: load[0].principal: ",
+		 "expected a principal in the mesh's trust domain "
+		 "\"cluster.local\" (the \"mtls\" block's trust_domain: the mesh CA "
+		 "issues certificates of that domain only), like "
+		 "\"cluster.local/ns/x/sa/y\", found \"example.org/ns/x/sa/y\"",
+		 NULL},
+		{"{'to': 'a', 'rps': 1, 'principal': 'cluster.local/ns/x/sa/y'}",
+		 ", 'mtls': {'trust_domain': 'example.org'}",
+		 "t.json: load[0].principal: ",
+		 "trust domain \"example.org\"",
+		 "found \"cluster.local/ns/x/sa/y\""},
+		{"{'to': 'a', 'rps': 1, 'principal': 'cluster.locall/ns/x/sa/y'}",
+		 ", 'mtls': {}", "t.json: load[0].principal: ",
+		 "found \"cluster.locall/ns/x/sa/y\"", NULL},
+		{"{'to': 'a', 'rps': 1, 'principal': 'cluster/ns/x/sa/y'}",
+		 ", 'mtls': {}", "t.json: load[0].principal: ",
+		 "found \"cluster/ns/x/sa/y\"", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		check_rejected2(TLS_SVCS, cases[i].load ? cases[i].load : TLS_LOAD,
+				cases[i].extra, cases[i].path, cases[i].what,
+				cases[i].what2);
+}
+END_TEST
+
+START_TEST(test_mtls_ca_files)
+{
+	/* A plug-in CA's paths are relative to the scenario's directory
+	 * (absolute ones stay), stored resolved, and checked at load. */
+	char dir[] = "/tmp/meshsim-ca-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char sub[64], path[128], name[128], json[2048];
+	static const char *const files[] = {"ca-cert.pem", "ca-key.pem",
+					    "cert-chain.pem", "root-cert.pem"};
+	snprintf(sub, sizeof sub, "%s/pki", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", sub, files[i]);
+		FILE *f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs("not checked by the loader\n", f);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	snprintf(name, sizeof name, "%s/s.json", dir);
+	static const char fmt[] =
+		"{'duration': '1s', 'services': {'api': {'latency': '1ms'}},"
+		" 'load': [{'to': 'api', 'rps': 1}], 'mtls': {'ca': {%s}}}";
+
+	scn_errors e = {0};
+	char ca[512];
+	snprintf(ca, sizeof ca,
+		 "'cert': 'pki/ca-cert.pem', 'key': './pki/ca-key.pem',"
+		 " 'chain': 'pki/cert-chain.pem', 'root': '%s/root-cert.pem'",
+		 sub);
+	snprintf(json, sizeof json, fmt, ca);
+	model *m = load_as(json, name, &e);
+	ck_assert_loaded(m, &e);
+	snprintf(path, sizeof path, "%s/pki/ca-cert.pem", dir);
+	ck_assert_str_eq(m->mtls.ca_cert, path);
+	snprintf(path, sizeof path, "%s/./pki/ca-key.pem", dir);
+	ck_assert_str_eq(m->mtls.ca_key, path);
+	snprintf(path, sizeof path, "%s/pki/cert-chain.pem", dir);
+	ck_assert_str_eq(m->mtls.ca_chain, path);
+	snprintf(path, sizeof path, "%s/root-cert.pem", sub);
+	ck_assert_str_eq(m->mtls.ca_root, path);
+	ck_assert_int_eq(m->mtls.intermediate, 0);
+	model_free(m);
+
+	/* cert and key alone make a plug-in CA. */
+	snprintf(json, sizeof json, fmt,
+		 "'cert': 'pki/ca-cert.pem', 'key': 'pki/ca-key.pem',"
+		 " 'intermediate': false");
+	m = load_as(json, name, &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_ptr_nonnull(m->mtls.ca_cert);
+	ck_assert_ptr_null(m->mtls.ca_chain);
+	ck_assert_ptr_null(m->mtls.ca_root);
+	model_free(m);
+
+	/* A missing file: the message names the path as written and as
+	 * resolved. */
+	snprintf(json, sizeof json, fmt,
+		 "'cert': 'pki/ca-cert.pem', 'key': 'pki/ca-key.pem',"
+		 " 'root': 'pki/root.pem'");
+	m = load_as(json, name, &e);
+	ck_assert_ptr_null(m);
+	snprintf(path, sizeof path, "found \"pki/root.pem\" (%s/pki/root.pem: "
+				    "No such file or directory)", dir);
+	ck_assert_err(&e, ": mtls.ca.root: ", "expected a readable file holding "
+		      "the root certificate in PEM, Istio's root-cert.pem", path);
+	ck_assert_msg(strncmp(e.msg[0], name, strlen(name)) == 0, "%s",
+		      e.msg[0]);
+	scn_errors_free(&e);
+
+	/* A directory is not a file. */
+	snprintf(json, sizeof json, fmt, "'cert': 'pki', 'key': 'pki/ca-key.pem'");
+	m = load_as(json, name, &e);
+	ck_assert_ptr_null(m);
+	ck_assert_err(&e, ": mtls.ca.cert: ", "pki: not a regular file)");
+	scn_errors_free(&e);
+
+	/* The files are the CA: no intermediate made beside them. */
+	snprintf(json, sizeof json, fmt,
+		 "'cert': 'pki/ca-cert.pem', 'key': 'pki/ca-key.pem',"
+		 " 'intermediate': true");
+	m = load_as(json, name, &e);
+	ck_assert_ptr_null(m);
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_err(&e, ": mtls.ca.intermediate: ",
+		      "expected no \"intermediate\": true beside a plug-in CA's "
+		      "files", "found true");
+	scn_errors_free(&e);
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", sub, files[i]);
+		ck_assert_int_eq(unlink(path), 0);
+	}
+	ck_assert_int_eq(rmdir(sub), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* b is STRICT, c DISABLE, a and d PERMISSIVE. */
+#define TLS_MTLS ", 'mtls': {'services': {'b': 'STRICT', 'c': 'DISABLE'}}"
+
+START_TEST(test_mtls_faults)
+{
+	scn_errors e = {0};
+	model *m = load_scn(
+		TLS_SVCS, TLS_LOAD,
+		TLS_MTLS ", 'faults': ["
+		" {'kind': 'cert_expire', 'target': 'a', 'at': '1s', 'for': '2s'},"
+		" {'kind': 'cert_no_rotate', 'target': {'service': 'd',"
+		"  'version': 'v1'}, 'at': '2s'},"
+		" {'kind': 'cert_foreign', 'target': 'a', 'at': '1s', 'until': '2s'},"
+		" {'kind': 'cert_foreign', 'target': {'service': 'd', 'instance': 2},"
+		"  'trust_domain': 'evil.example', 'signed_by': 'foreign_root',"
+		"  'at': '1s'},"
+		" {'kind': 'cert_foreign', 'target': 'b', 'signed_by': 'mesh_ca',"
+		"  'at': '1s'},"
+		" {'kind': 'root_rotate', 'overlap': true, 'at': '5s'},"
+		" {'kind': 'root_rotate', 'overlap': false, 'at': '0'},"
+		" {'kind': 'mtls_strict', 'target': 'c', 'at': '1s', 'for': '1s'},"
+		" {'kind': 'mtls_strict', 'target': {'service': 'd', 'instance': 0},"
+		"  'at': '1s', 'label': 'd0 strict'}"
+		"]",
+		&e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->nfaults, 9);
+	const model_fault *f = &m->faults[0];
+	ck_assert_int_eq(f->kind, FAULT_CERT_EXPIRE);
+	ck_assert_uint_eq(f->service, (uint32_t)svc(m, "a"));
+	ck_assert_uint_eq(f->version, MODEL_ANY);
+	ck_assert_uint_eq(f->instance, MODEL_ANY);
+	ck_assert_uint_eq(f->start, 1 * MESH_S);
+	ck_assert_uint_eq(f->end, 3 * MESH_S);
+	ck_assert_ptr_null(f->foreign_domain);
+	ck_assert_str_eq(f->label, "cert_expire a");
+	f = &m->faults[1];
+	ck_assert_int_eq(f->kind, FAULT_CERT_NO_ROTATE);
+	ck_assert_uint_eq(f->version, 0);
+	ck_assert_uint_eq(f->end, MESH_NEVER);
+	ck_assert_str_eq(f->label, "cert_no_rotate d/v1");
+	f = &m->faults[2];
+	ck_assert_int_eq(f->kind, FAULT_CERT_FOREIGN);
+	ck_assert_str_eq(f->foreign_domain, "other.local");
+	ck_assert_int_eq(f->foreign_root, 0);
+	ck_assert_uint_eq(f->end, 2 * MESH_S);
+	ck_assert_str_eq(f->label, "cert_foreign a");
+	f = &m->faults[3];
+	ck_assert_str_eq(f->foreign_domain, "evil.example");
+	ck_assert_int_eq(f->foreign_root, 1);
+	ck_assert_uint_eq(f->instance, 2);
+	ck_assert_str_eq(f->label, "cert_foreign d[2] (foreign root)");
+	f = &m->faults[4];
+	ck_assert_int_eq(f->foreign_root, 0);
+	ck_assert_str_eq(f->label, "cert_foreign b");
+	f = &m->faults[5];
+	ck_assert_int_eq(f->kind, FAULT_ROOT_ROTATE);
+	ck_assert_uint_eq(f->service, MODEL_ANY);
+	ck_assert_int_eq(f->overlap, 1);
+	ck_assert_uint_eq(f->start, 5 * MESH_S);
+	ck_assert_uint_eq(f->end, MESH_NEVER);
+	ck_assert_str_eq(f->label, "root_rotate (overlap)");
+	f = &m->faults[6];
+	ck_assert_int_eq(f->overlap, 0);
+	ck_assert_uint_eq(f->start, 0);
+	ck_assert_str_eq(f->label, "root_rotate (no overlap)");
+	f = &m->faults[7];
+	ck_assert_int_eq(f->kind, FAULT_MTLS_STRICT);
+	ck_assert_uint_eq(f->service, (uint32_t)svc(m, "c"));
+	ck_assert_str_eq(f->label, "mtls_strict c");
+	f = &m->faults[8];
+	ck_assert_uint_eq(f->instance, 0);
+	ck_assert_str_eq(f->label, "d0 strict");
+	model_free(m);
+
+	/* A DISABLE service's certificate still serves its calls to a
+	 * service that is not DISABLE (a calls d). */
+	m = load_scn(TLS_SVCS, TLS_LOAD,
+		     ", 'mtls': {'services': {'a': 'DISABLE'}}, 'faults': ["
+		     " {'kind': 'cert_expire', 'target': 'a', 'at': '1s'}]",
+		     &e);
+	ck_assert_loaded(m, &e);
+	model_free(m);
+	/* A foreign domain only has to differ from the mesh's own. */
+	m = load_scn(TLS_SVCS, TLS_LOAD,
+		     ", 'mtls': {'trust_domain': 'other.local'}, 'faults': ["
+		     " {'kind': 'cert_foreign', 'target': 'a',"
+		     "  'trust_domain': 'cluster.local', 'at': '1s'}]",
+		     &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_str_eq(m->faults[0].foreign_domain, "cluster.local");
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
+START_TEST(test_mtls_faults_bad)
+{
+	static const char needs_block[] =
+		"fault, found none (a certificate fault needs an \"mtls\" block: "
+		"without one no TLS is modelled)";
+	static const struct {
+		const char *mtls, *fault, *path, *what, *what2;
+	} cases[] = {
+		/* the block is required */
+		{"", "{'kind': 'cert_expire', 'target': 'a', 'at': '1s'}",
+		 "t.json: faults[0]: ",
+		 "expected a top-level \"mtls\" block for a cert_expire fault",
+		 needs_block},
+		{"", "{'kind': 'cert_no_rotate', 'target': 'a', 'at': '1s'}",
+		 "t.json: faults[0]: ", "for a cert_no_rotate fault", needs_block},
+		{"", "{'kind': 'cert_foreign', 'target': 'a', 'at': '1s'}",
+		 "t.json: faults[0]: ", "for a cert_foreign fault", needs_block},
+		{"", "{'kind': 'root_rotate', 'overlap': true, 'at': '1s'}",
+		 "t.json: faults[0]: ", "for a root_rotate fault", needs_block},
+		{"", "{'kind': 'mtls_strict', 'target': 'a', 'at': '1s'}",
+		 "t.json: faults[0]: ",
+		 "expected a top-level \"mtls\" block for an mtls_strict fault, "
+		 "found none (an mtls_strict fault needs an \"mtls\" block: "
+		 "without one no TLS is modelled)", NULL},
+		/* targets */
+		{TLS_MTLS, "{'kind': 'cert_expire', 'at': '1s'}",
+		 "t.json: faults[0].target: ",
+		 "expected the service a cert_expire fault applies to, found "
+		 "nothing", NULL},
+		{TLS_MTLS, "{'kind': 'cert_no_rotate', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "a cert_no_rotate fault applies to",
+		 NULL},
+		{TLS_MTLS, "{'kind': 'cert_foreign', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "a cert_foreign fault applies to",
+		 NULL},
+		{TLS_MTLS, "{'kind': 'mtls_strict', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "an mtls_strict fault applies to",
+		 NULL},
+		{TLS_MTLS, "{'kind': 'cert_expire', 'target': 'zz', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found \"zz\", which is not defined",
+		 NULL},
+		{TLS_MTLS,
+		 "{'kind': 'mtls_strict', 'target': {'service': 'd', 'instance': 5},"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].target.instance: ",
+		 "from 0 to 2 (d has 3 replicas), found 5", NULL},
+		{TLS_MTLS,
+		 "{'kind': 'cert_no_rotate', 'target': {'service': 'd',"
+		 " 'version': 'v3'}, 'at': '1s'}",
+		 "t.json: faults[0].target.version: ",
+		 "expected a version of d, found \"v3\"", NULL},
+		/* keys of each kind */
+		{TLS_MTLS,
+		 "{'kind': 'cert_expire', 'target': 'a', 'percent': 5, 'at': '1s'}",
+		 "t.json: faults[0].percent: ",
+		 "unknown key \"percent\" for a cert_expire fault; expected one "
+		 "of: kind, at, for, until, label, description, target", NULL},
+		{TLS_MTLS,
+		 "{'kind': 'cert_no_rotate', 'target': 'a', 'source': 'b',"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].source: ", "for a cert_no_rotate fault",
+		 NULL},
+		{TLS_MTLS,
+		 "{'kind': 'cert_expire', 'target': 'a', 'trust_domain': 'x.y',"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].trust_domain: ",
+		 "unknown key \"trust_domain\" for a cert_expire fault", NULL},
+		{TLS_MTLS,
+		 "{'kind': 'cert_foreign', 'target': 'a', 'overlap': true,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].overlap: ",
+		 "for a cert_foreign fault; expected one of: kind, at, for, "
+		 "until, label, description, target, trust_domain, signed_by",
+		 NULL},
+		{TLS_MTLS,
+		 "{'kind': 'delay', 'target': 'a', 'delay': '1ms', 'overlap': true,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].overlap: ", "unknown key \"overlap\" for a "
+						"delay fault", NULL},
+		{TLS_MTLS,
+		 "{'kind': 'cert_foreign', 'target': 'a', 'signedby': 'mesh_ca',"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].signedby: ", "did you mean \"signed_by\"",
+		 NULL},
+		{TLS_MTLS, "{'kind': 'cert_expiry', 'target': 'a', 'at': '1s'}",
+		 "t.json: faults[0].kind: ",
+		 "\"cert_expire\", \"cert_no_rotate\", \"cert_foreign\", "
+		 "\"root_rotate\", \"mtls_strict\", found \"cert_expiry\"",
+		 NULL},
+		/* cert_foreign */
+		{TLS_MTLS,
+		 "{'kind': 'cert_foreign', 'target': 'a',"
+		 " 'trust_domain': 'cluster.local', 'at': '1s'}",
+		 "t.json: faults[0].trust_domain: ",
+		 "expected a trust domain other than the mesh's "
+		 "(\"cluster.local\"), found \"cluster.local\"", NULL},
+		{", 'mtls': {'trust_domain': 'other.local'}",
+		 "{'kind': 'cert_foreign', 'target': 'a', 'at': '1s'}",
+		 "t.json: faults[0].trust_domain: ",
+		 "(\"other.local\"), found \"other.local\" (the default): give "
+		 "the fault a \"trust_domain\"", NULL},
+		{TLS_MTLS,
+		 "{'kind': 'cert_foreign', 'target': 'a', 'trust_domain': 'Evil',"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].trust_domain: ",
+		 "expected a trust domain of lower-case letters", "found \"Evil\""},
+		{TLS_MTLS,
+		 "{'kind': 'cert_foreign', 'target': 'a', 'signed_by': 'root',"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].signed_by: ",
+		 "expected \"mesh_ca\" (the mesh's own CA: peers see an identity "
+		 "mismatch) or \"foreign_root\" (a root no one trusts: an unknown "
+		 "CA), found \"root\"", NULL},
+		{TLS_MTLS,
+		 "{'kind': 'cert_foreign', 'target': 'a', 'signed_by': 1,"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].signed_by: ",
+		 "expected a non-empty string, found 1", NULL},
+		/* root_rotate */
+		{TLS_MTLS, "{'kind': 'root_rotate', 'at': '1s'}",
+		 "t.json: faults[0].overlap: ",
+		 "expected true (the old root stays trusted beside the new one, "
+		 "Istio's documented safe procedure) or false (only the new root "
+		 "is trusted from \"at\" on), found nothing", NULL},
+		{TLS_MTLS, "{'kind': 'root_rotate', 'overlap': 'yes', 'at': '1s'}",
+		 "t.json: faults[0].overlap: ", "expected true or false, found "
+						"\"yes\"", NULL},
+		{TLS_MTLS,
+		 "{'kind': 'root_rotate', 'overlap': true, 'at': '1s', 'for': '5s'}",
+		 "t.json: faults[0].for: ",
+		 "expected no \"for\" for a root_rotate fault (a root rotation is "
+		 "for good: the new root signs from \"at\" on), found \"5s\"",
+		 NULL},
+		{TLS_MTLS,
+		 "{'kind': 'root_rotate', 'overlap': true, 'at': '1s',"
+		 " 'until': '9s'}",
+		 "t.json: faults[0].until: ",
+		 "expected no \"until\" for a root_rotate fault", "found \"9s\""},
+		{TLS_MTLS,
+		 "{'kind': 'root_rotate', 'overlap': true, 'target': 'a',"
+		 " 'at': '1s'}",
+		 "t.json: faults[0].target: ",
+		 "unknown key \"target\" for a root_rotate fault; expected one of: "
+		 "kind, at, for, until, label, description, overlap", NULL},
+		/* faults that would change nothing */
+		{TLS_MTLS, "{'kind': 'mtls_strict', 'target': 'b', 'at': '1s'}",
+		 "t.json: faults[0].target: ",
+		 "expected a service whose mode is not STRICT already, found b, "
+		 "which is (the fault would change nothing)", NULL},
+		{", 'mtls': {'mode': 'STRICT'}",
+		 "{'kind': 'mtls_strict', 'target': {'service': 'd', 'version':"
+		 " 'v2'}, 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found d, which is", NULL},
+		{TLS_MTLS, "{'kind': 'cert_expire', 'target': 'c', 'at': '1s'}",
+		 "t.json: faults[0].target: ",
+		 "expected a service whose certificate is in use, found c, which "
+		 "is DISABLE and calls no service that is not (it never takes "
+		 "part in a TLS handshake, so the fault would change nothing)",
+		 NULL},
+		{TLS_MTLS, "{'kind': 'cert_no_rotate', 'target': 'c', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found c, which is DISABLE",
+		 NULL},
+		{", 'mtls': {'mode': 'DISABLE'}",
+		 "{'kind': 'cert_foreign', 'target': 'a', 'at': '1s'}",
+		 "t.json: faults[0].target: ", "found a, which is DISABLE",
+		 NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char extra[1024];
+		snprintf(extra, sizeof extra, "%s, 'faults': [%s]", cases[i].mtls,
+			 cases[i].fault);
+		check_rejected2(TLS_SVCS, TLS_LOAD, extra, cases[i].path,
+				cases[i].what, cases[i].what2);
+	}
+}
+END_TEST
+
+START_TEST(test_mtls_files)
+{
+	/* The bundled mTLS scenarios load, with what their READMEs say. */
+	scn_errors e = {0};
+	model *m = scn_load_file("scenarios/mtls/strict.json", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->mtls.enabled, 1);
+	for (uint32_t i = 0; i < m->nservices; i++)
+		ck_assert_int_eq(m->services[i].mtls_mode, MTLS_STRICT);
+	ck_assert_str_eq(m->clients[0].principal,
+			 "cluster.local/ns/istio-system/sa/"
+			 "istio-ingressgateway-service-account");
+	ck_assert_ptr_null(m->clients[1].principal);
+	model_free(m);
+
+	m = scn_load_file("scenarios/mtls/rotation.json", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_uint_eq(m->mtls.cert_ttl, 4 * MESH_S);
+	ck_assert_uint_eq(m->duration, 12 * MESH_S);
+	ck_assert_uint_eq(m->nfaults, 0);
+	model_free(m);
+
+	m = scn_load_file("scenarios/mtls/cert-faults.json", &e);
+	ck_assert_loaded(m, &e);
+	ck_assert_int_eq(m->services[svc(m, "legacy")].mtls_mode, MTLS_PERMISSIVE);
+	ck_assert_int_eq(m->services[svc(m, "catalog")].mtls_mode, MTLS_STRICT);
+	int kinds = 0;
+	for (uint32_t i = 0; i < m->nfaults; i++)
+		kinds |= 1 << m->faults[i].kind;
+	ck_assert_int_eq(kinds, 1 << FAULT_CERT_EXPIRE |
+					1 << FAULT_CERT_FOREIGN |
+					1 << FAULT_MTLS_STRICT |
+					1 << FAULT_ROOT_ROTATE);
+	model_free(m);
+	scn_errors_free(&e);
+}
+END_TEST
+
 /* ---- JSON itself ---- */
 
 START_TEST(test_invalid_json)
@@ -2709,6 +3468,18 @@ Suite *scenario_suite(void)
 	tcase_add_test(tc, test_faults_pause_bandwidth);
 	tcase_add_test(tc, test_faults_pause_bandwidth_bad);
 	tcase_add_test(tc, test_expect_new);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mtls");
+	tcase_add_test(tc, test_mtls_absent);
+	tcase_add_test(tc, test_mtls_defaults);
+	tcase_add_test(tc, test_mtls_explicit);
+	tcase_add_test(tc, test_mtls_mode_precedence);
+	tcase_add_test(tc, test_mtls_bad);
+	tcase_add_test(tc, test_mtls_ca_files);
+	tcase_add_test(tc, test_mtls_faults);
+	tcase_add_test(tc, test_mtls_faults_bad);
+	tcase_add_test(tc, test_mtls_files);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");

@@ -45,7 +45,7 @@ expect_rc 2 "run with a bad --duration" "$MESHSIM" run scenarios/quickstart.json
 
 # Every bundled scenario is valid.
 # shellcheck disable=SC2046
-expect_rc 0 "check scenarios/*.json" "$MESHSIM" check $(ls scenarios/*.json | grep -v '\.schema\.json$')
+expect_rc 0 "check scenarios/*.json scenarios/mtls/*.json" "$MESHSIM" check $(ls scenarios/*.json scenarios/mtls/*.json | grep -v '\.schema\.json$')
 
 # A bad file: exit 2, every error, file and JSON path in each.
 cat >"$tmp/bad.json" <<'J'
@@ -152,7 +152,7 @@ expect_rc 2 "diff of two different scenarios" "$MESHSIM" diff "$tmp/d1" "$tmp/m"
 # Every bundled scenario runs and meets its own objectives: they are the
 # documentation's examples and the resilience demonstrations, so a change
 # that breaks what one of them shows fails here.
-for f in scenarios/*.json; do
+for f in scenarios/*.json scenarios/mtls/*.json; do
 	case "$f" in *.schema.json) continue ;; esac
 	expect_rc 0 "run $f meets its objectives" "$MESHSIM" run "$f" --quiet --no-charts --out "$tmp/s"
 	expect_text "$tmp/s/report.json" "\"accounted\": true" "$f accounts for every request"
@@ -166,7 +166,7 @@ if python3 -c 'import jsonschema' 2>/dev/null; then
 	cat >"$tmp/typo.json" <<'J'
 { "duration": "1s", "services": { "a": { "replica": 2 } }, "load": [ { "to": "a", "rps": 1 } ] }
 J
-	if python3 - scenarios/scenario.schema.json "$tmp/typo.json" scenarios/*.json tests/golden/golden.json >"$tmp/schema.out" 2>&1 <<'P'
+	if python3 - scenarios/scenario.schema.json "$tmp/typo.json" scenarios/*.json scenarios/mtls/*.json tests/golden/golden.json >"$tmp/schema.out" 2>&1 <<'P'
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
 jsonschema.Draft202012Validator.check_schema(schema)

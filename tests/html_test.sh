@@ -3,7 +3,9 @@
 # checks that its parts are there once the browser has parsed it: the
 # objectives table, the service graph, every chart as inline SVG, the
 # service, route and fault sections, and that nothing was fetched from
-# the network. Also leaves a screenshot for people to look at.
+# the network; with mutual TLS (scenarios/mtls/cert-faults.json) its
+# section and the certificate timeline. Also leaves a screenshot for
+# people to look at.
 # Usage: MESHSIM=build/meshsim sh tests/html_test.sh
 # Ends with "N passed, N failed".
 set -u
@@ -55,6 +57,26 @@ nsvg=$(grep -o '<svg' "$tmp/dom.html" | wc -l)
 if [ "$nsvg" -ge 8 ]; then ok "$nsvg inline SVG drawings"; else bad "only $nsvg inline SVG drawings"; fi
 if grep -qE '(src|href)="https?:' "$tmp/dom.html"; then bad "the page refers to the network"; else ok "nothing is fetched"; fi
 if grep -q 'api slowdown' "$tmp/dom.html"; then ok "the fault window is labelled"; else bad "no fault label"; fi
+
+# With mutual TLS: the mtls section, its tables and the certificate
+# timeline drawn inline; and none of it in a report without an mtls block.
+if grep -qF 'id="mtls"' "$tmp/dom.html"; then bad "an mtls section without an mtls block"; else ok "no mtls section without an mtls block"; fi
+if ! "$MESHSIM" run scenarios/mtls/cert-faults.json --quiet --out "$tmp/m" >/dev/null; then
+	bad "meshsim run of the mTLS scenario failed"
+fi
+if run_browser --dump-dom "file://$tmp/m/report.html" >"$tmp/mdom.html" && [ -s "$tmp/mdom.html" ]; then
+	ok "chromium loaded the mTLS report.html"
+else
+	bad "chromium could not load the mTLS report.html"
+fi
+for part in 'id="mtls"' 'id="chart-mtls-certs"' '<td>catalog/0</td>' 'plaintext_rejected'; do
+	if grep -qF "$part" "$tmp/mdom.html"; then ok "the mTLS page has $part"; else bad "no $part in the mTLS page"; fi
+done
+if tr -d '\n' <"$tmp/mdom.html" | grep -qE 'id="chart-mtls-certs"><svg'; then
+	ok "the certificate timeline is inline SVG"
+else
+	bad "the certificate timeline is not drawn inline"
+fi
 
 # A screenshot, kept where the next person can look at it.
 mkdir -p out

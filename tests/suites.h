@@ -23,5 +23,8 @@ Suite *judge_suite(void);
 Suite *rollout_suite(void);
 Suite *tls_ca_suite(void);
 Suite *authz_suite(void);
+Suite *tls_mesh_suite(void);
+Suite *sim_tls_suite(void);
+Suite *rec_tls_suite(void);
 
 #endif
