@@ -110,9 +110,10 @@ $(BENCH_PROXY): $(BUILD)/tests/bench_proxy.o $(BUILD)/libmeshsim.a
 	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
 
 # Writes a root, an intermediate and workload certificates for
-# tests/tls_ca_test.sh to check with the openssl command.
+# tests/tls_ca_test.sh to check with the openssl command, and a scenario's
+# mesh PKI for sidecars started by hand (tests/bench_proxy.sh).
 $(TLS_CA_TOOL): $(BUILD)/tests/tls_ca_tool.o $(BUILD)/libmeshsim.a
-	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(OPENSSL_LIBS) -lm
+	$(CC) $(MS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(JANSSON_LIBS) $(EVENT_LIBS) $(OPENSSL_LIBS) -lm
 
 # A STRICT mTLS server (live_http) for tests/tls_interop_test.sh to reach
 # with openssl s_client and curl.
@@ -136,6 +137,7 @@ test: deps-test
 	MESHSIM=$(MESHSIM) sh tests/live_rollout_test.sh
 	@$(MAKE) --no-print-directory $(TLS_CA_TOOL) && TLS_CA_TOOL=$(TLS_CA_TOOL) sh tests/tls_ca_test.sh
 	@$(MAKE) --no-print-directory $(TLS_SERVER_TOOL) && TLS_SERVER_TOOL=$(TLS_SERVER_TOOL) sh tests/tls_interop_test.sh
+	@$(MAKE) --no-print-directory $(TLS_CA_TOOL) && MESHSIM=$(MESHSIM) TLS_CA_TOOL=$(TLS_CA_TOOL) sh tests/live_mtls_test.sh
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps

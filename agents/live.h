@@ -21,14 +21,26 @@
  * across services in scenario order (the simulator's order); load client
  * c's sidecar is pod ninst + c; the load process is pod ninst + nclients.
  *
+ * Mutual TLS (a scenario with an "mtls" block): sidecar pod p is TLS
+ * workload p (agents/tls_mesh.h). The orchestrator makes the mesh PKI once
+ * per run, in a private directory it passes to every sidecar (--pki DIR)
+ * and removes once they all have loaded it (and on every way out); the
+ * sidecars' inbound listeners (15006) and their connections to each other
+ * speak mutual TLS as the scenario's modes say.
+ *
  * Agent ids (what the shared logic calls agents by): the app of instance k
  * is 2k and its sidecar 2k + 1; load client c is 2(ninst + c) and its
  * sidecar 2(ninst + c) + 1.
  *
  * The admin API (HTTP/1.1, bound to the pod's loopback address only):
  *   GET  /ready     200 once the listeners are up (readiness probe)
- *   POST /start?t0=NS   set the run's time origin (CLOCK_MONOTONIC ns);
- *                   the load process starts its clients then
+ *   POST /start?t0=NS[&epoch=NS]   set the run's time origin
+ *                   (CLOCK_MONOTONIC ns); the load process starts its
+ *                   clients then. epoch: the wall clock at t0 (ns since
+ *                   the Unix epoch; default: read from the clocks), the
+ *                   calendar of the certificates; a sidecar with mutual
+ *                   TLS loads the PKI and gets its first certificate
+ *                   now (500 with the reason if it cannot)
  *   POST /faults?id=I&on=0|1   switch scenario fault I on or off
  *   POST /weights   body {"service": S, "rule": R, "weights": {"v1": 90,
  *                   "v2": 10}, "mirror": M}: the split weights of route

@@ -3,12 +3,23 @@
  * clients, hosted on libevent by live_env.c, with its admin endpoint.
  *
  *   meshsim agent app|sidecar|load FILE --net B [--pod P] [--seed N]
- *                 [--duration D] [--app HOST:PORT]
+ *                 [--duration D] [--app HOST:PORT] [--pki DIR]
  *
  * The process loads the same scenario file as the orchestrator, so model
  * indexes (services, routes, faults) agree between all processes. It
  * serves until SIGTERM, SIGINT or POST /quit. Its admin endpoint is bound
  * to its pod's loopback address only (see live.h for the API).
+ *
+ * Mutual TLS (a scenario with an "mtls" block): a sidecar loads the run's
+ * PKI from --pki DIR when the run starts (POST /start?t0=NS&epoch=NS; the
+ * epoch is the wall clock at t0, the calendar its certificates live on),
+ * gets its first certificate then, and renews it on a timer at the time
+ * tls_mesh_renew_at says, as Istio's agent renews from istiod: the
+ * listener and pools take each new certificate for new connections, and
+ * the open ones keep theirs. Certificate faults (POST /faults) reach the
+ * same tls_mesh, for this sidecar's workload (an mtls_strict fault for
+ * every workload: as a caller, a sidecar counts what a STRICT callee
+ * refuses).
  */
 #define _GNU_SOURCE /* prctl */
 #include "live_agent.h"
@@ -33,6 +44,7 @@
 #include "scenario.h"
 #include "service.h"
 #include "sidecar.h"
+#include "tls_mesh.h"
 
 struct live_proc {
 	enum live_kind kind;
@@ -54,6 +66,11 @@ struct live_proc {
 	dist zero;
 	struct event *start_ev;
 	int started;
+	uint64_t t0;
+	/* Mutual TLS: sidecars of a scenario with an "mtls" block. */
+	char *pki;              /* the run's PKI directory (--pki), or NULL */
+	tls_mesh *tm;           /* the mesh PKI, from the run's start */
+	struct event *renew_ev; /* when this workload renews */
 };
 
 
@@ -62,7 +79,9 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: meshsim agent app|sidecar|load FILE --net B [--pod P]\n"
 		"                     [--seed N] [--duration D] [--app HOST:PORT]\n"
-		"  One live-mode process; `meshsim run --live FILE` starts them.\n");
+		"                     [--pki DIR]\n"
+		"  One live-mode process; `meshsim run --live FILE` starts them.\n"
+		"  --pki: the run's mesh PKI (mutual TLS), written by the orchestrator.\n");
 	return 2;
 }
 
@@ -191,7 +210,23 @@ static int admin_start(live_proc *p, const char *target, lh_sx *x)
 		reply_text(x, 400, "POST /start?t0=NS: expected t0 as CLOCK_MONOTONIC nanoseconds (> 0)\n");
 		return 0;
 	}
-	live_proc_start(p, (uint64_t)t0);
+	long long epoch = 0;
+	if (query_arg(target, "epoch", buf, sizeof buf)) {
+		errno = 0;
+		epoch = strtoll(buf, &end, 10);
+		if (!buf[0] || *end || errno || epoch <= 0) {
+			reply_text(x, 400, "POST /start?t0=NS&epoch=NS: expected epoch as the wall "
+					   "clock at t0, nanoseconds since the Unix epoch (> 0)\n");
+			return 0;
+		}
+	}
+	char err[512], msg[600];
+	if (live_proc_start(p, (uint64_t)t0, (int64_t)epoch, err, sizeof err) < 0) {
+		fprintf(stderr, "meshsim agent %s: cannot start: %s\n", p->name, err);
+		snprintf(msg, sizeof msg, "cannot start: %s\n", err);
+		reply_text(x, 500, msg);
+		return 0;
+	}
 	reply_text(x, 200, "started\n");
 	return 0;
 }
@@ -215,8 +250,10 @@ static void admin_faults(live_proc *p, const char *target, lh_sx *x)
 		reply_text(x, 400, msg);
 		return;
 	}
-	live_proc_set_fault(p, (uint32_t)i, on[0] == '1');
-	reply_text(x, 200, "ok\n");
+	if (live_proc_set_fault(p, (uint32_t)i, on[0] == '1') < 0)
+		reply_text(x, 500, "the fault could not be applied (see the process's log)\n");
+	else
+		reply_text(x, 200, "ok\n");
 }
 
 /* One rule's change in a POST /weights body: {"rule": R, "weights":
@@ -414,6 +451,7 @@ static void admin_metrics(live_proc *p, lh_sx *x)
 	}
 	char labels[160];
 	snprintf(labels, sizeof labels, "pod=\"%s\"", p->name);
+	live_host_tls_record(p->host);
 	int bad = rec_prometheus(p->r, f, labels) < 0;
 	live_host_stats st;
 	live_host_stats_get(p->host, &st);
@@ -703,10 +741,148 @@ live_proc *live_proc_new(struct event_base *base, enum live_kind kind,
 	return p;
 }
 
-void live_proc_start(live_proc *p, uint64_t t0)
+/* ---- mutual TLS ---- */
+
+static int is_cert_fault(enum model_fault_kind k)
+{
+	return k == FAULT_CERT_EXPIRE || k == FAULT_CERT_NO_ROTATE ||
+	       k == FAULT_CERT_FOREIGN || k == FAULT_ROOT_ROTATE ||
+	       k == FAULT_MTLS_STRICT;
+}
+
+/* Switch certificate fault i for this sidecar's workload w. An
+ * mtls_strict fault goes to every workload's bookkeeping: only the mode
+ * changes, and this sidecar, as a caller, wants to know which callees
+ * refuse plaintext now (live_env counts the refusals at both ends, as the
+ * simulator does). The other workloads have no certificate here, so
+ * nothing else changes for them. */
+static int tls_fault(live_proc *p, uint32_t i, int on, mesh_time now, char *err,
+		     size_t n)
+{
+	uint32_t w = p->pod, w0 = w, w1 = w + 1;
+	if (p->m->faults[i].kind == FAULT_MTLS_STRICT) {
+		w0 = 0;
+		w1 = tls_mesh_workloads(p->tm);
+	}
+	return tls_mesh_fault(p->tm, i, on, now, w0, w1, NULL, err, n);
+}
+
+static mesh_time proc_now(live_proc *p)
+{
+	mesh_env *env = live_host_env(p->host);
+	return env->ops->now(env);
+}
+
+/* Arm the renewal timer for run time `at` (MESH_NEVER: disarm). */
+static void tls_arm(live_proc *p, mesh_time at)
+{
+	event_del(p->renew_ev);
+	if (at == MESH_NEVER)
+		return;
+	uint64_t when = p->t0 + at, now = live_monotonic_ns();
+	/* Rounded up to the microsecond: a timer that fires before the
+	 * renewal is due renews nothing and has to be armed again. */
+	struct timeval tv = live_timeval(when > now ? when - now + 999 : 0);
+	evtimer_add(p->renew_ev, &tv);
+}
+
+/* The renewal is due: what the Istio agent does when a certificate's
+ * rotation time comes (a CSR to istiod, then an SDS push to Envoy). */
+static void tls_renew_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	live_proc *p = arg;
+	uint32_t w = p->pod;
+	mesh_time now = proc_now(p);
+	mesh_time at = tls_mesh_renew_at(p->tm, w);
+	if (at != MESH_NEVER && at <= now) {
+		char err[512];
+		int rc = tls_mesh_renew(p->tm, w, now, err, sizeof err);
+		if (rc < 0) {
+			/* The agent retries a failed CSR; so do we, a second
+			 * later, with the certificate it has meanwhile. */
+			fprintf(stderr, "meshsim agent %s: renewal at %.3fs failed: %s; "
+					"trying again in 1s\n", p->name, (double)now / 1e9, err);
+			tls_arm(p, now + MESH_S);
+			return;
+		}
+		if (rc == 1 && live_host_tls_update(p->host, err, sizeof err) < 0)
+			fprintf(stderr, "meshsim agent %s: after the renewal at %.3fs: %s\n",
+				p->name, (double)now / 1e9, err);
+		at = tls_mesh_renew_at(p->tm, w);
+		if (at != MESH_NEVER && at <= now)
+			at = now + MESH_MS; /* never spin on a time that does not move */
+	}
+	tls_arm(p, at);
+}
+
+/* The run starts: load the PKI on the run's calendar, take the first
+ * certificate, apply the certificate faults already on, and hand it all
+ * to the host. */
+static int tls_begin(live_proc *p, int64_t epoch, char *err, size_t n)
+{
+	uint32_t w = p->pod;
+	if (!p->pki)
+		fprintf(stderr, "meshsim agent %s: no --pki: mutual TLS with a PKI of its "
+				"own, which sidecars in other processes do not trust\n", p->name);
+	p->renew_ev = evtimer_new(p->base, tls_renew_cb, p);
+	if (!p->renew_ev) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	p->tm = tls_mesh_new(p->m, p->m->seed, epoch, p->pki, p->r, err, n);
+	if (!p->tm)
+		goto fail;
+	mesh_time now = proc_now(p);
+	if (tls_mesh_has_identity(p->tm, w) && tls_mesh_start(p->tm, w, now, err, n) < 0)
+		goto fail;
+	for (uint32_t i = 0; i < p->m->nfaults; i++)
+		if (p->faults_on[i] && is_cert_fault(p->m->faults[i].kind) &&
+		    tls_fault(p, i, 1, now, err, n) < 0)
+			goto fail;
+	if (live_host_set_mtls(p->host, p->tm, w, err, n) < 0)
+		goto fail;
+	tls_arm(p, tls_mesh_renew_at(p->tm, w));
+	return 0;
+fail:
+	tls_mesh_free(p->tm);
+	p->tm = NULL;
+	event_free(p->renew_ev);
+	p->renew_ev = NULL;
+	return -1;
+}
+
+int live_proc_set_pki(live_proc *p, const char *dir, char *err, size_t errlen)
+{
+	if (p->kind != LIVE_SIDECAR || !p->m->mtls.enabled)
+		return 0;
+	/* A trial load, on today's calendar: the real one waits for the
+	 * run's t0. */
+	tls_mesh *t = tls_mesh_new(p->m, p->m->seed, live_wall_ns_at(live_monotonic_ns()),
+				   dir, NULL, err, errlen);
+	if (!t)
+		return -1;
+	tls_mesh_free(t);
+	char *d = strdup(dir);
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(p->pki);
+	p->pki = d;
+	return 0;
+}
+
+int live_proc_start(live_proc *p, uint64_t t0, int64_t epoch_ns, char *err,
+		    size_t errlen)
 {
 	uint64_t now = live_monotonic_ns();
 	live_host_set_t0(p->host, t0);
+	p->t0 = t0;
+	if (p->kind == LIVE_SIDECAR && p->m->mtls.enabled && !p->tm &&
+	    tls_begin(p, epoch_ns ? epoch_ns : live_wall_ns_at(t0), err, errlen) < 0)
+		return -1;
 	p->started = 1;
 	struct timeval tv = live_timeval(t0 > now ? t0 - now : 0);
 	if (!p->start_ev)
@@ -714,6 +890,7 @@ void live_proc_start(live_proc *p, uint64_t t0)
 	event_base_update_cache_time(p->base);
 	if (p->start_ev)
 		evtimer_add(p->start_ev, &tv);
+	return 0;
 }
 
 int live_proc_set_fault(live_proc *p, uint32_t i, int on)
@@ -723,6 +900,21 @@ int live_proc_set_fault(live_proc *p, uint32_t i, int on)
 	p->faults_on[i] = (uint8_t)(on != 0);
 	apply_app_faults(p, i);
 	live_host_faults_changed(p->host);
+	if (p->tm && is_cert_fault(p->m->faults[i].kind)) {
+		/* Before the run starts, the fault is applied with the first
+		 * certificate (tls_begin). */
+		char err[512];
+		uint32_t w = p->pod;
+		mesh_time now = proc_now(p);
+		if (tls_fault(p, i, on, now, err, sizeof err) < 0 ||
+		    live_host_tls_update(p->host, err, sizeof err) < 0) {
+			fprintf(stderr, "meshsim agent %s: fault %u %s at %.3fs: %s\n", p->name,
+				i, on ? "on" : "off", (double)now / 1e9, err);
+			tls_arm(p, tls_mesh_renew_at(p->tm, w));
+			return -2;
+		}
+		tls_arm(p, tls_mesh_renew_at(p->tm, w));
+	}
 	return 0;
 }
 
@@ -733,6 +925,7 @@ live_host *live_proc_host(live_proc *p)
 
 void live_proc_end(live_proc *p)
 {
+	live_host_tls_record(p->host);
 	if (!p->clients)
 		return;
 	p->r->overall.live_at_end = 0;
@@ -748,9 +941,13 @@ void live_proc_free(live_proc *p)
 		return;
 	if (p->start_ev)
 		event_free(p->start_ev);
+	if (p->renew_ev)
+		event_free(p->renew_ev);
 	if (p->admin)
 		lh_server_free(p->admin);
 	live_host_free(p->host);
+	tls_mesh_free(p->tm); /* after the host, which borrows it */
+	free(p->pki);
 	if (p->has_svc)
 		service_destroy(&p->svc);
 	if (p->has_sc)
@@ -775,7 +972,7 @@ int live_agent_main(int argc, char **argv)
 		kind = LIVE_LOAD;
 	else
 		return usage();
-	const char *file = argv[2], *app_addr = NULL;
+	const char *file = argv[2], *app_addr = NULL, *pki = NULL;
 	long net = -1, pod = -1;
 	int has_seed = 0;
 	uint64_t seed = 0;
@@ -799,6 +996,8 @@ int live_agent_main(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--app")) {
 			app_addr = v;
+		} else if (!strcmp(a, "--pki")) {
+			pki = v;
 		} else {
 			return usage();
 		}
@@ -859,6 +1058,13 @@ int live_agent_main(int argc, char **argv)
 			  app_addr, err, sizeof err);
 	if (!p)
 		goto out;
+	if (pki) {
+		char e2[400];
+		if (live_proc_set_pki(p, pki, e2, sizeof e2) < 0) {
+			snprintf(err, sizeof err, "the mesh PKI (--pki): %s", e2);
+			goto out;
+		}
+	}
 	int signo[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signo[i], on_signal, p);

@@ -19,6 +19,7 @@
 #include "pool.h"
 #include "rec.h"
 #include "rng.h"
+#include "tls_mesh.h"
 
 /* An agent id that is nobody's app: the caller of a request that came in
  * from another pod. The sidecar only compares it with its app's id. */
@@ -123,6 +124,23 @@ struct live_host {
 	live_host_stats st;
 	uint64_t *bw_read;      /* [npods] bytes/s limits on inbound[p] */
 	uint64_t *bw_write;
+	/* Mutual TLS (live_host_set_mtls); tm NULL: none. */
+	tls_mesh *tm;
+	uint32_t tw;            /* our workload (== pod) */
+	listener *tls_lst;      /* the inbound listener, or NULL */
+	SSL_CTX *tls_sctx;      /* the contexts in force: references of ours */
+	SSL_CTX *tls_cctx;
+	int tls_mode;           /* the inbound's enum lh_tls_mode now */
+	uint8_t *tls_pool;      /* [npods] inbound[p] speaks mutual TLS */
+	lh_tls_stats *tls_seen; /* [npods] pool counters recorded so far */
+	uint64_t *tls_opened;   /* [npods] plaintext pools: opened, recorded */
+	uint64_t *tls_refused;  /* [npods] plaintext tries a STRICT inbound
+				 * closed, not yet taken off tls_opened */
+	lh_tls_stats tls_srv_seen;
+	uint64_t tls_acc_seen;  /* the listener's accepted, recorded */
+	uint64_t tls_drained;   /* plaintext requests refused on connections
+				 * older than a switch to STRICT, and not
+				 * sent again by the caller */
 };
 
 static live_host *host_of(mesh_env *e)
@@ -142,6 +160,15 @@ uint64_t live_monotonic_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int64_t live_wall_ns_at(uint64_t mono)
+{
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	uint64_t now = live_monotonic_ns();
+	int64_t wall = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
+	return wall + ((int64_t)mono - (int64_t)now);
 }
 
 /* ---- exchange handles ---- */
@@ -606,6 +633,19 @@ static lh_pool *pool_for(live_host *h, mesh_agent *from, uint32_t to)
 		if (h->inbound[pod] && (h->bw_read[pod] || h->bw_write[pod]))
 			lh_pool_set_rates(h->inbound[pod], h->bw_read[pod],
 					  h->bw_write[pod]);
+		/* Istio's auto mTLS: mutual TLS to a callee whose mode is not
+		 * DISABLE when we have an identity, requiring the callee's
+		 * SPIFFE ID (the cluster's match_subject_alt_names). */
+		if (h->inbound[pod] && h->tm && h->tls_cctx && pod < h->topo->ninst &&
+		    tls_mesh_caller_tls(h->tm, h->tw, svc)) {
+			if (lh_pool_set_tls(h->inbound[pod], h->tls_cctx,
+					    tls_mesh_spiffe_id(h->tm, pod)) < 0) {
+				lh_pool_free(h->inbound[pod]);
+				h->inbound[pod] = NULL;
+			} else {
+				h->tls_pool[pod] = 1;
+			}
+		}
 	}
 	return h->inbound[pod];
 }
@@ -1034,6 +1074,23 @@ static const mesh_env_ops live_env_ops = {
 
 /* ---- client exchange callbacks ---- */
 
+/* A plaintext try to another pod's inbound that the callee's STRICT
+ * listener closed at its first byte: the caller counts it too, as
+ * plaintext_rejected (the simulator counts the refusal at both ends), and
+ * not as a plaintext connection. The caller knows the callee's mode as
+ * its tls_mesh does (mtls_strict faults are applied to every workload in
+ * every sidecar's tls_mesh for this). */
+static void tls_note_refused(live_host *h, const lx *c)
+{
+	uint32_t pod = c->to / 2;
+	if (!h->tm || !(c->agent->id & 1) || !(c->to & 1) || pod == h->pod ||
+	    pod >= h->topo->ninst || h->tls_pool[pod] ||
+	    tls_mesh_inbound_mode(h->tm, pod) != MTLS_STRICT)
+		return;
+	rec_tls_failure(h->env.rec, h->tw, REC_TLS_OUTBOUND, REC_TLS_PLAINTEXT_REJECTED);
+	h->tls_refused[pod]++;
+}
+
 static void client_on_response(void *arg, lh_cx *x, const lh_head *head)
 {
 	live_host *h = arg;
@@ -1142,6 +1199,8 @@ static void client_on_error(void *arg, lh_cx *x, int err)
 		h->st.upstream_connect_fail++;
 	else
 		h->st.upstream_reset++;
+	if (err == LH_ERR_RESET && c->state == CX_WAIT_HEAD)
+		tls_note_refused(h, c);
 	switch (c->state) {
 	case CX_WAIT_HEAD:
 	case CX_WAIT_END: {
@@ -1177,6 +1236,25 @@ static void server_on_request(void *arg, lh_sx *x, const lh_head *head)
 	live_host *h = l->host;
 	const model *m = h->m;
 	h->st.requests_in++;
+	if (l == h->tls_lst && h->tls_mode == LH_TLS_STRICT && !lh_sx_peer_id(x)) {
+		/* A plaintext connection opened before the inbound turned
+		 * STRICT (an mtls_strict fault): Envoy drains the filter chain
+		 * that went away, so its next request finds the connection
+		 * closed, as a new plaintext connection is at its first byte
+		 * (the simulator closes these too). The caller's pool sends an
+		 * idempotent request again on a new connection, which is
+		 * refused and counted then; any other fails here, and is
+		 * counted here. */
+		static const char *const again[] = {"GET", "HEAD", "OPTIONS", "PUT",
+						    "DELETE", "TRACE"};
+		int resent = 0;
+		for (size_t k = 0; k < sizeof again / sizeof *again; k++)
+			resent |= !strcmp(head->method, again[k]);
+		if (!resent)
+			h->tls_drained++;
+		lh_sx_abort(x);
+		return;
+	}
 	const char *host = lh_head_get(head, "host");
 	int svc = host ? find_service(m, host) : -1;
 	int route = svc >= 0 && head->target ? find_route(m, (uint32_t)svc, head->target) : -1;
@@ -1222,10 +1300,16 @@ static void server_on_request(void *arg, lh_sx *x, const lh_head *head)
 	}
 	s->source = parse_source(m, lh_head_get(head, "x-meshsim-source"));
 	/* The caller's identity for authorization, as the simulator's src
-	 * (none from a peer that does not say: plaintext). */
+	 * (none from a peer that does not say: plaintext). With mutual TLS,
+	 * only the client's certificate says who calls, as Istio's RBAC
+	 * filter reads source.principal from the peer certificate. */
+	uint32_t src = model_peer_of(m, lh_head_get(head, "x-meshsim-source"));
+	if (h->tm)
+		src = l->kind == LIVE_L_INBOUND
+			      ? tls_mesh_src_of_id(m, lh_sx_peer_id(x)) : 0;
 	mesh_msg q = {.kind = MESH_REQ, .method = (uint8_t)method,
 		      .route = (uint32_t)route,
-		      .src = model_peer_of(m, lh_head_get(head, "x-meshsim-source")),
+		      .src = src,
 		      .xref = xref_of(h, si), .tag = pool_tag(&h->xs, si),
 		      .size = head->content_length > 0 ? (uint64_t)head->content_length : 0,
 		      .req_id = req_id};
@@ -1414,6 +1498,12 @@ void live_host_free(live_host *h)
 	}
 	if (h->nf_ok)
 		netfault_destroy(&h->nf);
+	SSL_CTX_free(h->tls_sctx);
+	SSL_CTX_free(h->tls_cctx);
+	free(h->tls_pool);
+	free(h->tls_seen);
+	free(h->tls_opened);
+	free(h->tls_refused);
 	pool_destroy(&h->xs);
 	pool_destroy(&h->timers);
 	free(h->agents);
@@ -1513,4 +1603,201 @@ void live_host_stats_get(const live_host *h, live_host_stats *st)
 uint64_t live_host_open(const live_host *h)
 {
 	return h->xs.live;
+}
+
+/* ---- mutual TLS ---- */
+
+static int lh_mode_of(enum model_mtls_mode m)
+{
+	switch (m) {
+	case MTLS_STRICT:
+		return LH_TLS_STRICT;
+	case MTLS_PERMISSIVE:
+		return LH_TLS_PERMISSIVE;
+	default:
+		return LH_TLS_OFF;
+	}
+}
+
+/* Replace the context reference *slot holds by ctx (both may be NULL). */
+static void ctx_keep(SSL_CTX **slot, SSL_CTX *ctx)
+{
+	if (ctx)
+		SSL_CTX_up_ref(ctx);
+	SSL_CTX_free(*slot);
+	*slot = ctx;
+}
+
+int live_host_set_mtls(live_host *h, tls_mesh *t, uint32_t w, char *err,
+		       size_t errlen)
+{
+	uint32_t n = h->topo->npods;
+	if (h->tm) {
+		snprintf(err, errlen, "mutual TLS is already set up");
+		return -1;
+	}
+	if (w >= tls_mesh_workloads(t) || w != h->pod) {
+		snprintf(err, errlen, "workload %u is not this pod's sidecar (pod %u)",
+			 w, h->pod);
+		return -1;
+	}
+	h->tls_pool = calloc(n, sizeof *h->tls_pool);
+	h->tls_seen = calloc(n, sizeof *h->tls_seen);
+	h->tls_opened = calloc(n, sizeof *h->tls_opened);
+	h->tls_refused = calloc(n, sizeof *h->tls_refused);
+	if (!h->tls_pool || !h->tls_seen || !h->tls_opened || !h->tls_refused) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	h->tls_lst = NULL;
+	for (uint32_t i = 0; i < h->nlst; i++)
+		if (h->lst[i].kind == LIVE_L_INBOUND && h->lst[i].agent->id == 2 * w + 1)
+			h->tls_lst = &h->lst[i];
+	if (h->tls_lst &&
+	    lh_server_set_peer_domain(h->tls_lst->srv, tls_mesh_trust_domain(t)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	h->tm = t;
+	h->tw = w;
+	h->tls_mode = LH_TLS_OFF;
+	if (h->tls_lst) {
+		h->tls_acc_seen = lh_server_accepted(h->tls_lst->srv);
+		lh_server_tls_stats(h->tls_lst->srv, &h->tls_srv_seen);
+	}
+	if (live_host_tls_update(h, err, errlen) < 0) {
+		h->tm = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (h->tls_lst)
+		lh_server_set_tls(h->tls_lst->srv, NULL, LH_TLS_OFF);
+	ctx_keep(&h->tls_sctx, NULL);
+	ctx_keep(&h->tls_cctx, NULL);
+	h->tls_lst = NULL;
+	free(h->tls_pool);
+	free(h->tls_seen);
+	free(h->tls_opened);
+	free(h->tls_refused);
+	h->tls_pool = NULL;
+	h->tls_seen = NULL;
+	h->tls_opened = NULL;
+	h->tls_refused = NULL;
+	return -1;
+}
+
+int live_host_tls_update(live_host *h, char *err, size_t errlen)
+{
+	if (!h->tm)
+		return 0;
+	/* What was counted so far, under the mode it was counted in. */
+	live_host_tls_record(h);
+	int rc = 0;
+	SSL_CTX *sc = tls_mesh_server_ctx(h->tm, h->tw);
+	int mode = lh_mode_of(tls_mesh_inbound_mode(h->tm, h->tw));
+	if (h->tls_lst && (sc != h->tls_sctx || mode != h->tls_mode)) {
+		if (mode != LH_TLS_OFF && !sc) {
+			snprintf(err, errlen, "workload %u has no certificate for its %s inbound",
+				 h->tw, mode == LH_TLS_STRICT ? "STRICT" : "PERMISSIVE");
+			rc = -1;
+		} else if (lh_server_set_tls(h->tls_lst->srv, mode == LH_TLS_OFF ? NULL : sc,
+					     mode) < 0) {
+			snprintf(err, errlen, "the inbound listener refused its TLS context");
+			rc = -1;
+		} else {
+			ctx_keep(&h->tls_sctx, sc);
+			h->tls_mode = mode;
+		}
+	}
+	/* A workload keeps its identity for the run, so a pool that speaks
+	 * TLS keeps speaking it: a new client context is a rotation, and the
+	 * pool's open connections go on with the old one. */
+	SSL_CTX *cc = tls_mesh_client_ctx(h->tm, h->tw);
+	if (cc && cc != h->tls_cctx) {
+		for (uint32_t p = 0; p < h->topo->npods; p++)
+			if (h->tls_pool[p] && h->inbound[p] &&
+			    lh_pool_set_tls(h->inbound[p], cc, tls_mesh_spiffe_id(h->tm, p)) < 0) {
+				snprintf(err, errlen, "out of memory");
+				rc = -1;
+			}
+		ctx_keep(&h->tls_cctx, cc);
+	}
+	return rc;
+}
+
+/* Add the counters in `now` beyond those in `seen` to workload w's side,
+ * and remember them as seen. */
+static void tls_count(rec *r, uint32_t w, int side, const lh_tls_stats *now,
+		      lh_tls_stats *seen)
+{
+	/* lh_tls_stats.failed[] is indexed by lh_err - LH_ERR_TLS_EXPIRED. */
+	static const int reason[LH_TLS_NCLASS] = {
+		[LH_ERR_TLS_EXPIRED - LH_ERR_TLS_EXPIRED] = REC_TLS_EXPIRED,
+		[LH_ERR_TLS_UNKNOWN_CA - LH_ERR_TLS_EXPIRED] = REC_TLS_UNKNOWN_CA,
+		[LH_ERR_TLS_IDENTITY - LH_ERR_TLS_EXPIRED] = REC_TLS_IDENTITY,
+		[LH_ERR_TLS_NO_CERT - LH_ERR_TLS_EXPIRED] = REC_TLS_NO_CERT,
+		[LH_ERR_TLS_OTHER - LH_ERR_TLS_EXPIRED] = REC_TLS_OTHER,
+	};
+	for (uint64_t i = seen->full; i < now->full; i++)
+		rec_tls_handshake(r, w, side, 0);
+	for (uint64_t i = seen->resumed; i < now->resumed; i++)
+		rec_tls_handshake(r, w, side, 1);
+	for (uint32_t k = 0; k < LH_TLS_NCLASS; k++)
+		for (uint64_t i = seen->failed[k]; i < now->failed[k]; i++)
+			rec_tls_failure(r, w, side, reason[k]);
+	for (uint64_t i = seen->plaintext; i < now->plaintext; i++)
+		rec_tls_plaintext(r, w, side);
+	for (uint64_t i = seen->plaintext_refused; i < now->plaintext_refused; i++)
+		rec_tls_failure(r, w, side, REC_TLS_PLAINTEXT_REJECTED);
+	*seen = *now;
+}
+
+void live_host_tls_record(live_host *h)
+{
+	if (!h->tm)
+		return;
+	rec *r = h->env.rec;
+	uint32_t w = h->tw;
+	if (h->tls_lst) {
+		lh_server *srv = h->tls_lst->srv;
+		lh_tls_stats now;
+		lh_server_tls_stats(srv, &now);
+		tls_count(r, w, REC_TLS_INBOUND, &now, &h->tls_srv_seen);
+		/* A plaintext-only inbound does not look at its connections:
+		 * every one it accepted is plaintext. */
+		uint64_t acc = lh_server_accepted(srv);
+		if (h->tls_mode == LH_TLS_OFF)
+			for (uint64_t i = h->tls_acc_seen; i < acc; i++)
+				rec_tls_plaintext(r, w, REC_TLS_INBOUND);
+		h->tls_acc_seen = acc;
+		for (; h->tls_drained; h->tls_drained--)
+			rec_tls_failure(r, w, REC_TLS_INBOUND, REC_TLS_PLAINTEXT_REJECTED);
+	}
+	for (uint32_t p = 0; p < h->topo->npods; p++) {
+		if (!h->inbound[p])
+			continue;
+		if (h->tls_pool[p]) {
+			lh_tls_stats now;
+			lh_pool_tls_stats(h->inbound[p], &now);
+			tls_count(r, w, REC_TLS_OUTBOUND, &now, &h->tls_seen[p]);
+		} else {
+			/* Connections opened, but for those a STRICT inbound
+			 * refused: failures, counted as they happened. */
+			uint64_t opened = lh_pool_opened(h->inbound[p]);
+			uint64_t from = h->tls_opened[p] + h->tls_refused[p];
+			for (uint64_t i = from; i < opened; i++)
+				rec_tls_plaintext(r, w, REC_TLS_OUTBOUND);
+			if (from <= opened) {
+				h->tls_opened[p] = opened;
+				h->tls_refused[p] = 0;
+			} else {
+				/* A refused try on a connection counted before
+				 * (one left open when the callee turned STRICT):
+				 * owed to connections not opened yet. */
+				h->tls_refused[p] = from - opened;
+				h->tls_opened[p] = opened;
+			}
+		}
+	}
 }

@@ -26,6 +26,15 @@
  * x-meshsim-source (the calling service, for partitions) and
  * x-meshsim-flags (Envoy's response flags of a local reply, e.g. "UO,URX").
  * x-request-id is added when missing and always propagated.
+ *
+ * Mutual TLS (a scenario's "mtls" block, live_host_set_mtls): a sidecar's
+ * inbound listener speaks its PeerAuthentication mode, and its
+ * connections to other pods' inbound listeners are mutual TLS when Istio's
+ * auto mTLS says so, as Envoy's are. The callee then learns who calls only
+ * from the client's certificate, as Istio's RBAC filter does: what
+ * x-meshsim-source says is no identity any more (it still names the
+ * calling service for the network faults between pods, a thing of the
+ * harness's network, not of the mesh).
  */
 #ifndef LIVE_ENV_H
 #define LIVE_ENV_H
@@ -78,12 +87,53 @@ void live_host_set_t0(live_host *h, uint64_t t0);
 uint64_t live_host_t0(const live_host *h);
 /* CLOCK_MONOTONIC now, ns. */
 uint64_t live_monotonic_ns(void);
+/* The wall clock (CLOCK_REALTIME, ns since the Unix epoch) at monotonic
+ * time `mono`: what run time 0 is on the calendar when mono is the run's
+ * t0 (tls_mesh's epoch_ns). Both clocks are read once, back to back. */
+int64_t live_wall_ns_at(uint64_t mono);
 /* ns as a timeval for libevent (microseconds, rounded down). */
 struct timeval live_timeval(uint64_t ns);
 
 /* The faults changed (faults_on was written): apply what the host itself
  * enforces (bandwidth limits on the sidecar's upstream connections). */
 void live_host_faults_changed(live_host *h);
+
+struct tls_mesh;
+
+/* Host workload w's side of the mesh's mutual TLS (agents/tls_mesh.h; w is
+ * this pod's sidecar, so w == pod) with the mesh PKI t (borrowed; it must
+ * outlive h). Call it once, after the listeners are made and after
+ * tls_mesh_start(t, w) (a workload without an identity needs no start).
+ * From then on:
+ *   - the inbound listener speaks tls_mesh_inbound_mode(t, w) (STRICT,
+ *     PERMISSIVE or plaintext only) with w's server context, and refuses
+ *     client certificates of another trust domain;
+ *   - a connection to another pod's inbound listener is mutual TLS with
+ *     w's client context when tls_mesh_caller_tls(t, w, callee's service),
+ *     requiring the callee workload's SPIFFE ID; else plaintext;
+ *   - a request arriving on the inbound listener carries the identity of
+ *     its client's certificate as mesh_msg.src (tls_mesh_src_of_id), none
+ *     (0) over plaintext, whatever x-meshsim-source says;
+ *   - live_host_tls_record counts the handshakes into the recorder.
+ * A failed handshake ends the try as Envoy's 503 UF (connect failure), a
+ * plaintext request that a STRICT inbound closes as 503 UR (reset), as in
+ * the simulator. Returns 0, or -1 with err filled (h is then as it was). */
+int live_host_set_mtls(live_host *h, struct tls_mesh *t, uint32_t w,
+		       char *err, size_t errlen);
+
+/* w's certificate, contexts or inbound mode changed (a renewal, a fault):
+ * the listener and the pools take the new ones for the connections they
+ * open from now on; open connections keep theirs, so nothing in flight
+ * fails, as Envoy keeps open connections when SDS pushes a new secret.
+ * Returns 0, or -1 with err filled (what could be changed was). */
+int live_host_tls_update(live_host *h, char *err, size_t errlen);
+
+/* Add the mutual TLS handshakes, plaintext connections and failures the
+ * inbound listener and the pools to other pods counted since the last
+ * call into the recorder (rec_tls_*), on the side that saw each: the
+ * listener's as w's inbound, the pools' as w's outbound. Nothing without
+ * live_host_set_mtls. Call it before the recorder is read. */
+void live_host_tls_record(live_host *h);
 
 /* Counters of the host, for /metrics and the snapshot. */
 typedef struct live_host_stats {

@@ -899,9 +899,12 @@ static int tls_class_of_verdict(tls_ca_verdict v)
 
 /* The class a TLS alert names (RFC 8446 6.2). OpenSSL sends
  * certificate_expired for an expired certificate and unknown_ca for a
- * chain it cannot complete, so those two cross the wire; a certificate not
- * yet valid or with the wrong identity arrives as bad_certificate or
- * handshake_failure, which say no more than "other". */
+ * chain it cannot complete, so those two cross the wire; tls_verify
+ * refuses a wrong SPIFFE ID with X509_V_ERR_CERT_REJECTED, which OpenSSL
+ * sends as bad_certificate, so the refused peer counts it as an identity
+ * mismatch as the refusing side does. (A certificate not yet valid also
+ * arrives as bad_certificate; the mesh's CA never issues one.) Anything
+ * else says no more than "other". */
 static int tls_class_of_alert(int alert)
 {
 	switch (alert) {
@@ -911,6 +914,8 @@ static int tls_class_of_alert(int alert)
 		return LH_ERR_TLS_UNKNOWN_CA;
 	case SSL_AD_CERTIFICATE_REQUIRED:
 		return LH_ERR_TLS_NO_CERT;
+	case SSL_AD_BAD_CERTIFICATE:
+		return LH_ERR_TLS_IDENTITY;
 	default:
 		return LH_ERR_TLS_OTHER;
 	}
@@ -956,8 +961,8 @@ static int tls_verify(int ok, X509_STORE_CTX *sx)
 	    (t->expect && strcmp(id, t->expect) != 0) ||
 	    (t->domain && !tls_in_domain(id, t->domain))) {
 		t->verr = LH_ERR_TLS_IDENTITY;
-		/* OpenSSL sends handshake_failure for it. */
-		X509_STORE_CTX_set_error(sx, X509_V_ERR_APPLICATION_VERIFICATION);
+		/* OpenSSL sends bad_certificate for it (tls_class_of_alert). */
+		X509_STORE_CTX_set_error(sx, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
 	return 1;

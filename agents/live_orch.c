@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -37,9 +38,11 @@
 #include <event2/event.h>
 
 #include "live.h"
+#include "live_env.h"
 #include "live_http.h"
 #include "rec_json.h"
 #include "rollout_host.h"
+#include "tls_mesh.h"
 
 #define MS ((uint64_t)1000000)
 #define SEC ((uint64_t)1000000000)
@@ -208,6 +211,14 @@ struct orch {
 	int progress;          /* show a progress line */
 	int progress_shown;
 	uint64_t last_progress;
+	/* Mutual TLS (an "mtls" block): the run's mesh PKI, made once here
+	 * and written to a private directory for every sidecar to load, as
+	 * istiod's CA is one for the mesh. Its path is random and is said
+	 * nowhere in the report. */
+	char pki[4200];        /* the directory; "" when there is none */
+	uint32_t pki_wait;     /* sidecars that have not loaded it yet */
+	int64_t epoch;         /* the wall clock at t0, ns: run time 0 on the
+				* certificates' calendar */
 };
 
 static uint64_t mono_ns(void)
@@ -328,6 +339,67 @@ static int mkdirs(const char *dir)
 	return 0;
 }
 
+/* ---- the mesh PKI ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "meshsim run --live: %s: cannot remove: %s\n", path,
+			strerror(errno));
+	return 0;
+}
+
+/* Remove the PKI directory and everything in it (without following
+ * links). Said on stderr if it fails. */
+static void remove_pki(orch *o)
+{
+	if (!o->pki[0])
+		return;
+	nftw(o->pki, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	o->pki[0] = '\0';
+}
+
+/* Make the mesh's CAs (tls_mesh.h) and write them into a new private
+ * directory (mkdtemp: mode 0700; keys 0600) under $TMPDIR or /tmp. The
+ * calendar here is today's; the sidecars load them on the run's (the wall
+ * clock at t0) when the run starts. Returns 0, -1 (said on stderr). */
+static int make_pki(orch *o)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	if (snprintf(o->pki, sizeof o->pki, "%s/meshsim-pki.XXXXXX", tmp) >=
+	    (int)sizeof o->pki) {
+		o->pki[0] = '\0';
+		fprintf(stderr, "meshsim run --live: TMPDIR is too long a path\n");
+		return -1;
+	}
+	if (!mkdtemp(o->pki)) {
+		fprintf(stderr, "meshsim run --live: cannot make a directory for the mesh "
+				"PKI under %s: %s\n", tmp, strerror(errno));
+		o->pki[0] = '\0';
+		return -1;
+	}
+	char err[1024];
+	tls_mesh *t = tls_mesh_new(o->m, o->m->seed, live_wall_ns_at(mono_ns()), NULL,
+				   NULL, err, sizeof err);
+	if (!t || tls_mesh_write(t, o->pki, err, sizeof err) < 0) {
+		fprintf(stderr, "meshsim run --live: the mesh PKI (\"mtls\"): %s\n", err);
+		tls_mesh_free(t);
+		remove_pki(o);
+		return -1;
+	}
+	tls_mesh_free(t);
+	for (uint32_t i = 0; i < o->nprocs; i++)
+		if (o->procs[i].kind == LIVE_SIDECAR)
+			o->pki_wait++;
+	return 0;
+}
+
 /* ---- the net ---- */
 
 static uint64_t splitmix64(uint64_t *x)
@@ -432,7 +504,14 @@ static int spawn(orch *o, oproc *p)
 	snprintf(dur, sizeof dur, "%" PRIu64 "ns", (uint64_t)o->m->duration);
 	char *argv[] = {o->exe, (char *)"agent", (char *)kind_name(p->kind),
 			o->scenario, (char *)"--net", net, (char *)"--pod", pod,
-			(char *)"--seed", seed, (char *)"--duration", dur, NULL};
+			(char *)"--seed", seed, (char *)"--duration", dur, NULL, NULL,
+			NULL};
+	int pki = p->kind == LIVE_SIDECAR && o->pki[0];
+	if (pki) {
+		/* The sidecars load the mesh PKI (mutual TLS) from here. */
+		argv[12] = (char *)"--pki";
+		argv[13] = o->pki;
+	}
 	char path[4400];
 	log_path(o, p, path, sizeof path);
 	int logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -447,8 +526,9 @@ static int spawn(orch *o, oproc *p)
 		return -1;
 	}
 	/* What the log shows first: which process this is. */
-	dprintf(logfd, "== meshsim agent %s %s --net %s --pod %s --seed %s --duration %s\n",
-		kind_name(p->kind), o->scenario, net, pod, seed, dur);
+	dprintf(logfd, "== meshsim agent %s %s --net %s --pod %s --seed %s --duration %s%s%s\n",
+		kind_name(p->kind), o->scenario, net, pod, seed, dur,
+		pki ? " --pki " : "", pki ? o->pki : "");
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -868,6 +948,10 @@ static void on_started(ocall *c, int status, const char *body, size_t len)
 	orch *o = c->o;
 	if (status == 200) {
 		p->started = 1;
+		/* Every sidecar holds the PKI in memory now: the CA's keys
+		 * need not stay on disk for the rest of the run. */
+		if (p->kind == LIVE_SIDECAR && o->pki[0] && o->pki_wait && --o->pki_wait == 0)
+			remove_pki(o);
 		return;
 	}
 	if (o->phase >= PH_SNAPSHOT || p->gone || p->killed || p->kills)
@@ -881,8 +965,9 @@ static void on_started(ocall *c, int status, const char *body, size_t len)
 
 static void send_start(oproc *p, ocall_fn done)
 {
-	char target[64];
-	snprintf(target, sizeof target, "/start?t0=%" PRIu64, p->o->t0);
+	char target[96];
+	snprintf(target, sizeof target, "/start?t0=%" PRIu64 "&epoch=%" PRId64,
+		 p->o->t0, p->o->epoch);
 	call(p, "POST", target, CALL_TIMEOUT, done, 0, 0);
 }
 
@@ -895,6 +980,19 @@ static void start_all(orch *o)
 	o->ready_t = mono_ns();
 	o->phase = PH_RUN;
 	o->t0 = o->ready_t + T0_LEAD;
+	/* Live mode's calendar: run time 0 is the wall clock at t0. With
+	 * mutual TLS, t0 waits for the next whole second of it (the
+	 * simulator's epoch is a whole second too): X.509 counts whole
+	 * seconds, so every certificate's validity then falls on the same
+	 * seconds of run time as in the simulator (the certificate timeline
+	 * of the two reports agrees), and a certificate's real lifetime is
+	 * the whole ttl, not up to a second less. */
+	o->epoch = live_wall_ns_at(o->t0);
+	if (o->m->mtls.enabled) {
+		int64_t pad = (1000000000 - o->epoch % 1000000000) % 1000000000;
+		o->t0 += (uint64_t)pad;
+		o->epoch += pad;
+	}
 	o->end = o->t0 + o->m->duration + o->m->drain;
 	say(o, "%u processes up in %.2fs on 127.%u.0.0/16; running for %.1fs + %.1fs drain",
 	    o->nprocs, secs_since(o->spawn_t, o->ready_t), o->topo.net,
@@ -2133,6 +2231,10 @@ int live_orch_run(const model *m, const live_orch_opts *opt, rec *r, json_t **li
 		if (f)
 			fclose(f);
 	}
+	if (m->mtls.enabled && make_pki(o) < 0) {
+		rc = 2;
+		goto out;
+	}
 	o->phase = PH_READY;
 	o->spawn_t = mono_ns();
 	for (uint32_t i = 0; i < o->nprocs; i++) {
@@ -2169,6 +2271,8 @@ oom:
 	kill_all(o);
 out:
 	kill_all(o);
+	/* After the processes: nothing reads it any more. */
+	remove_pki(o);
 	free_orch(o);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	return rc;

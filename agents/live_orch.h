@@ -16,6 +16,14 @@
  * /metrics). Then it tears everything down. See live.h for the addresses,
  * ports and the admin API.
  *
+ * With mutual TLS (an "mtls" block) it first makes the mesh's CAs
+ * (tls_mesh.h) and writes them into a new private directory under $TMPDIR
+ * (mode 0700, keys 0600), which every sidecar loads when the run starts
+ * (--pki DIR; POST /start carries the wall clock at t0, run time 0 on the
+ * certificates' calendar). The directory is removed once every sidecar
+ * has taken /start, and in any case before live_orch_run returns, however
+ * the run ends (but for a SIGKILL of the orchestrator itself).
+ *
  * Teardown is guaranteed in layers, so that no process and no listening
  * socket outlives a run:
  *   1. the normal end, an error and SIGINT, SIGTERM or SIGHUP to the

@@ -16,13 +16,22 @@
  *   other.pem             a workload certificate from it
  *   new-root.pem          a new root for cluster.local (re-rooting)
  *   rerooted.pem          a workload certificate from the new root
+ *
+ * Usage: tls_ca_tool pki SCENARIO DIR
+ *   Writes the mesh PKI of SCENARIO (which needs an "mtls" block) into DIR,
+ *   as the orchestrator of a live run does (tls_mesh_write), for sidecars
+ *   started by hand with --pki DIR (tests/bench_proxy.sh's mTLS paths).
  * Exits 0, or 1 with a message.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "scenario.h"
 #include "tls_ca.h"
+#include "tls_mesh.h"
 
 static char err[1024];
 
@@ -41,8 +50,36 @@ static void write_cert(const char *dir, const char *name, tls_ca_cert *c)
 	tls_ca_cert_free(c);
 }
 
+static int pki(const char *file, const char *dir)
+{
+	scn_errors e = {0};
+	model *m = scn_load_file(file, &e);
+	for (size_t i = 0; i < e.n; i++)
+		fprintf(stderr, "%s\n", e.msg[i]);
+	scn_errors_free(&e);
+	if (!m)
+		return 1;
+	if (!m->mtls.enabled) {
+		fprintf(stderr, "tls_ca_tool: %s: no \"mtls\" block\n", file);
+		model_free(m);
+		return 1;
+	}
+	/* The CAs are valid from now (the wall clock: sidecars check
+	 * certificates against it). */
+	int64_t epoch = (int64_t)time(NULL) * 1000000000;
+	tls_mesh *t = tls_mesh_new(m, m->seed, epoch, NULL, NULL, err, sizeof err);
+	int rc = !t || tls_mesh_write(t, dir, err, sizeof err) < 0;
+	if (rc)
+		fprintf(stderr, "tls_ca_tool: %s\n", err);
+	tls_mesh_free(t);
+	model_free(m);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "pki"))
+		return pki(argv[2], argv[3]);
 	if (argc != 4) {
 		fprintf(stderr, "usage: tls_ca_tool DIR NOW SA\n");
 		return 2;
