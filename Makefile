@@ -141,9 +141,9 @@ test: deps-test
 	CK_DEFAULT_TIMEOUT=600 $(TESTS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH) $(BENCH_PROXY) $(BENCH_HTTP) $(MESHSIM)
+	@$(MAKE) --no-print-directory $(BENCH) $(BENCH_PROXY) $(BENCH_HTTP) $(MESHSIM) $(TLS_CA_TOOL)
 	$(BENCH)
-	MESHSIM=$(MESHSIM) BENCH_PROXY=$(BENCH_PROXY) sh tests/bench_proxy.sh
+	MESHSIM=$(MESHSIM) BENCH_PROXY=$(BENCH_PROXY) TLS_CA_TOOL=$(TLS_CA_TOOL) sh tests/bench_proxy.sh
 	BENCH_HTTP=$(BENCH_HTTP) sh tests/bench_http.sh
 
 # The shared agent logic must not reach for I/O, libraries of one host, or

@@ -7,6 +7,8 @@
 #   one sidecar   client -> web's sidecar -> nginx      127.B.0.1:15006
 #   sidecar pair  client -> client's sidecar -> web's sidecar -> nginx
 #                                                       127.B.0.2:15001
+#   pair, mTLS    the same with mutual TLS 1.3 between the two sidecars
+#                 (STRICT, a PKI from tls_ca_tool)      127.C.0.2:15001
 # For each: latency p50 and p99 at a fixed moderate rate (build/bench_proxy:
 # open loop, evenly spaced, latency from the intended send time), and the
 # most requests per second wrk gets with a few connections
@@ -24,6 +26,7 @@ set -u
 
 MESHSIM=${MESHSIM:-build/meshsim}
 BENCH_PROXY=${BENCH_PROXY:-build/bench_proxy}
+TLS_CA_TOOL=${TLS_CA_TOOL:-build/tls_ca_tool}
 case "$MESHSIM" in /*) ;; *) MESHSIM="$(pwd)/$MESHSIM" ;; esac
 RATE=${RATE:-1000}
 SECS=${SECS:-4}
@@ -54,15 +57,38 @@ live_start_sidecar "$tmp/bench.json" "$B" 0 "$tmp/web-0.log" --app "$WEB:8080" &
 	live_start_sidecar "$tmp/bench.json" "$B" 1 "$tmp/client.log" ||
 	{ echo "bench_proxy: the sidecars did not come up" >&2; tail -3 "$tmp"/*.log; exit 2; }
 
+# The same pair again on a net of its own, with mutual TLS between the
+# sidecars: the client's identity is the ingress gateway's.
+PATHS="direct $WEB 8080:one $WEB 15006:pair $CLI 15001"
+if [ -x "$TLS_CA_TOOL" ] && C=$(live_pick_net) && [ "$C" != "$B" ]; then
+	CLI2=127.$C.0.2
+	sed -e 's/"name": "interop",/"name": "interop-mtls", "mtls": { "mode": "STRICT" },/' \
+	    -e 's|"name": "c", "to": "web", "path": "/", "rps": 1|&, "principal": "cluster.local/ns/istio-system/sa/gw"|' \
+		"$tmp/bench.json" >"$tmp/bench-mtls.json"
+	mkdir -m 700 "$tmp/pki"
+	if "$TLS_CA_TOOL" pki "$tmp/bench-mtls.json" "$tmp/pki" &&
+	   live_start_sidecar "$tmp/bench-mtls.json" "$C" 0 "$tmp/web-tls.log" --app "$WEB:8080" --pki "$tmp/pki" &&
+	   live_start_sidecar "$tmp/bench-mtls.json" "$C" 1 "$tmp/client-tls.log" --pki "$tmp/pki" &&
+	   [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: web' "http://$CLI2:15001/")" = 200 ]; then
+		PATHS="$PATHS:pairtls $CLI2 15001"
+	else
+		echo "bench_proxy: the mTLS pair did not come up; measuring plaintext only" >&2
+		tail -3 "$tmp"/*-tls.log >&2
+	fi
+fi
+
 echo "proxy overhead: nginx on $WEB:8080; latency at $RATE rps for ${SECS}s (open loop);"
 echo "max rps: wrk -t1 -c16 -d${WRK_SECS}s; best of $ROUNDS rounds"
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	for path in "direct $WEB 8080" "one $WEB 15006" "pair $CLI 15001"; do
+	IFS=:
+	for path in $PATHS; do
+		IFS=' '
 		set -- $path
 		"$BENCH_PROXY" "$2" "$3" web / "$RATE" "$SECS" 16 >"$tmp/lat.$1.$r" 2>&1
 		wrk -t1 -c16 -d"${WRK_SECS}s" -H 'Host: web' "http://$2:$3/" >"$tmp/wrk.$1.$r" 2>&1
 	done
+	IFS=' '
 	r=$((r + 1))
 done
 
@@ -70,7 +96,10 @@ python3 - "$tmp" "$ROUNDS" <<'P'
 import re, sys
 d = sys.argv[1]
 rounds = int(sys.argv[2])
+import os
 names = [("direct", "direct (nginx)"), ("one", "one sidecar"), ("pair", "sidecar pair")]
+if os.path.exists("%s/lat.pairtls.1" % d):
+    names.append(("pairtls", "pair, mTLS"))
 res = {}
 for k, _ in names:
     best = dict(p50=float("inf"), p99=float("inf"), errors=0, rps=0.0, werr="")
@@ -102,4 +131,9 @@ print("  one sidecar hop          p50 %+7.0fus   p99 %+7.0fus" % (one["p50"] - b
 print("  sidecar pair (2 hops)    p50 %+7.0fus   p99 %+7.0fus" % (pair["p50"] - base["p50"], pair["p99"] - base["p99"]))
 print("  per sidecar, from pair   p50 %+7.0fus   p99 %+7.0fus" % ((pair["p50"] - base["p50"]) / 2, (pair["p99"] - base["p99"]) / 2))
 print("throughput against direct: one sidecar %.2fx, pair %.2fx" % (one["rps"] / base["rps"], pair["rps"] / base["rps"]))
+if "pairtls" in res:
+    t = res["pairtls"]
+    print("mutual TLS on the hop between the sidecars (against the plaintext pair, same run):")
+    print("  added latency            p50 %+7.0fus   p99 %+7.0fus" % (t["p50"] - pair["p50"], t["p99"] - pair["p99"]))
+    print("  max rps                  %.0f against %.0f: %.2fx" % (t["rps"], pair["rps"], t["rps"] / pair["rps"] if pair["rps"] else 0))
 P
