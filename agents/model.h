@@ -211,6 +211,9 @@ typedef struct model_mtls {
 	 * full and resumed. */
 	mesh_time handshake_full;
 	mesh_time handshake_resumed;
+	/* "handshake_cpu": "measured": charge each handshake the CPU it
+	 * really took instead (the run is then not byte-reproducible). */
+	int handshake_measured;
 } model_mtls;
 
 /* Defaults: the CPU of both sides of one handshake over memory

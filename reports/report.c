@@ -554,6 +554,13 @@ static json_t *mtls_json(const model *m, const rec *r)
 	json_object_set_new(o, "grace_ratio", ratio(mt->grace_ratio));
 	json_object_set_new(o, "intermediate_ca", json_boolean(mt->intermediate));
 	json_object_set_new(o, "plugin_ca", json_boolean(mt->ca_cert != NULL));
+	/* What the simulator charges a handshake: fixed figures, or the CPU
+	 * each one took ("measured": this report then differs from run to
+	 * run). */
+	json_object_set_new(o, "handshake_cpu", mt->handshake_measured
+		? json_string("measured")
+		: json_pack("{s:o,s:o}", "full_ms", ms(mt->handshake_full),
+			    "resumed_ms", ms(mt->handshake_resumed)));
 
 	json_t *svcs = json_array();
 	for (uint32_t i = 0; i < m->nservices; i++) {

@@ -9,7 +9,8 @@
  * at the virtual time, so an expired certificate or a foreign identity
  * fails exactly as it would live. What it costs is charged in virtual
  * time: the scenario's handshake CPU (a fixed figure, so that a run's bytes
- * are reproducible) plus one round trip, before the request goes out.
+ * are reproducible; or, when the scenario says "measured", the CPU the
+ * handshake really took) plus one round trip, before the request goes out.
  *
  * Connections, as Envoy's HTTP/1.1 pools hold them: per (caller sidecar,
  * callee instance), `open` connections of which `busy` carry a request. A

@@ -270,6 +270,28 @@ START_TEST(test_abandon_closes)
 }
 END_TEST
 
+/* "handshake_cpu": "measured" charges what each handshake took: the first
+ * requests (which open the connections) wait longer than with a charge of
+ * zero, and nothing else changes. */
+START_TEST(test_measured_cost)
+{
+	model *z = mesh("{ \"mode\": \"STRICT\", \"handshake_cpu\": "
+			"{ \"full\": \"0s\", \"resumed\": \"0s\" } }", "", gw_load);
+	model *m = mesh("{ \"mode\": \"STRICT\", \"handshake_cpu\": \"measured\" }",
+			"", gw_load);
+	ck_assert_int_eq(m->mtls.handshake_measured, 1);
+	ck_assert_int_eq(z->mtls.handshake_measured, 0);
+	rec *a = tu_run(z), *b = tu_run(m);
+	ck_assert_uint_eq(a->overall.issued, b->overall.issued);
+	ck_assert_uint_eq(b->overall.outcomes[MESH_OK], b->overall.issued);
+	ck_assert_uint_gt(b->overall.lat.max, a->overall.lat.max);
+	rec_free(a);
+	rec_free(b);
+	model_free(z);
+	model_free(m);
+}
+END_TEST
+
 Suite *sim_tls_suite(void)
 {
 	Suite *s = suite_create("sim_tls");
@@ -282,6 +304,7 @@ Suite *sim_tls_suite(void)
 	tcase_add_test(c, test_cert_expire);
 	tcase_add_test(c, test_root_rotation);
 	tcase_add_test(c, test_abandon_closes);
+	tcase_add_test(c, test_measured_cost);
 	suite_add_tcase(s, c);
 	return s;
 }
