@@ -1074,6 +1074,8 @@ static const mesh_env_ops live_env_ops = {
 
 /* ---- client exchange callbacks ---- */
 
+static void tls_hit(live_host *h, uint32_t sw, int reason);
+
 /* A plaintext try to another pod's inbound that the callee's STRICT
  * listener closed at its first byte: the caller counts it too, as
  * plaintext_rejected (the simulator counts the refusal at both ends), and
@@ -1088,6 +1090,7 @@ static void tls_note_refused(live_host *h, const lx *c)
 	    tls_mesh_inbound_mode(h->tm, pod) != MTLS_STRICT)
 		return;
 	rec_tls_failure(h->env.rec, h->tw, REC_TLS_OUTBOUND, REC_TLS_PLAINTEXT_REJECTED);
+	tls_hit(h, pod, REC_TLS_PLAINTEXT_REJECTED);
 	h->tls_refused[pod]++;
 }
 
@@ -1671,8 +1674,10 @@ int live_host_set_mtls(live_host *h, tls_mesh *t, uint32_t w, char *err,
 	}
 	return 0;
 fail:
-	if (h->tls_lst)
+	if (h->tls_lst) {
 		lh_server_set_tls(h->tls_lst->srv, NULL, LH_TLS_OFF);
+		lh_server_set_peer_domain(h->tls_lst->srv, NULL);
+	}
 	ctx_keep(&h->tls_sctx, NULL);
 	ctx_keep(&h->tls_cctx, NULL);
 	h->tls_lst = NULL;
@@ -1726,11 +1731,25 @@ int live_host_tls_update(live_host *h, char *err, size_t errlen)
 	return rc;
 }
 
-/* Add the counters in `now` beyond those in `seen` to workload w's side,
- * and remember them as seen. */
-static void tls_count(rec *r, uint32_t w, int side, const lh_tls_stats *now,
-		      lh_tls_stats *seen)
+/* A failed connection from this workload to pod sw, for `reason`: a hit
+ * of the scenario fault that explains it, if one does. Counted on the
+ * caller's side only, once per connection, as the simulator counts it. */
+static void tls_hit(live_host *h, uint32_t sw, int reason)
 {
+	uint32_t f = tls_mesh_culprit(h->tm, h->env.faults_on, h->tw, sw, reason);
+	if (f != UINT32_MAX)
+		rec_fault_hit(h->env.rec, f);
+}
+
+/* Add the counters in `now` beyond those in `seen` to workload w's side,
+ * and remember them as seen. sw: the callee pod of a pool's counters
+ * (failures are then hits of the faults that explain them), UINT32_MAX
+ * for the inbound's. */
+static void tls_count(live_host *h, uint32_t sw, int side,
+		      const lh_tls_stats *now, lh_tls_stats *seen)
+{
+	rec *r = h->env.rec;
+	uint32_t w = h->tw;
 	/* lh_tls_stats.failed[] is indexed by lh_err - LH_ERR_TLS_EXPIRED. */
 	static const int reason[LH_TLS_NCLASS] = {
 		[LH_ERR_TLS_EXPIRED - LH_ERR_TLS_EXPIRED] = REC_TLS_EXPIRED,
@@ -1744,8 +1763,11 @@ static void tls_count(rec *r, uint32_t w, int side, const lh_tls_stats *now,
 	for (uint64_t i = seen->resumed; i < now->resumed; i++)
 		rec_tls_handshake(r, w, side, 1);
 	for (uint32_t k = 0; k < LH_TLS_NCLASS; k++)
-		for (uint64_t i = seen->failed[k]; i < now->failed[k]; i++)
+		for (uint64_t i = seen->failed[k]; i < now->failed[k]; i++) {
 			rec_tls_failure(r, w, side, reason[k]);
+			if (sw != UINT32_MAX)
+				tls_hit(h, sw, reason[k]);
+		}
 	for (uint64_t i = seen->plaintext; i < now->plaintext; i++)
 		rec_tls_plaintext(r, w, side);
 	for (uint64_t i = seen->plaintext_refused; i < now->plaintext_refused; i++)
@@ -1763,7 +1785,7 @@ void live_host_tls_record(live_host *h)
 		lh_server *srv = h->tls_lst->srv;
 		lh_tls_stats now;
 		lh_server_tls_stats(srv, &now);
-		tls_count(r, w, REC_TLS_INBOUND, &now, &h->tls_srv_seen);
+		tls_count(h, UINT32_MAX, REC_TLS_INBOUND, &now, &h->tls_srv_seen);
 		/* A plaintext-only inbound does not look at its connections:
 		 * every one it accepted is plaintext. */
 		uint64_t acc = lh_server_accepted(srv);
@@ -1780,7 +1802,7 @@ void live_host_tls_record(live_host *h)
 		if (h->tls_pool[p]) {
 			lh_tls_stats now;
 			lh_pool_tls_stats(h->inbound[p], &now);
-			tls_count(r, w, REC_TLS_OUTBOUND, &now, &h->tls_seen[p]);
+			tls_count(h, p, REC_TLS_OUTBOUND, &now, &h->tls_seen[p]);
 		} else {
 			/* Connections opened, but for those a STRICT inbound
 			 * refused: failures, counted as they happened. */

@@ -1246,3 +1246,22 @@ int tls_ca_write_ca_pem(const char *dir, const char *name, const tls_ca *ca,
 		return -1;
 	return 0;
 }
+
+static int64_t later_not_before(int64_t have, X509 *x)
+{
+	int64_t t;
+	if (!x || have == INT64_MIN)
+		return have;
+	if (asn1_time_unix(X509_get0_notBefore(x), &t) < 0)
+		return INT64_MIN;
+	return t > have ? t : have;
+}
+
+int64_t tls_ca_valid_from(const tls_ca *ca)
+{
+	int64_t t = later_not_before(INT64_MIN + 1, tls_ca_x509(ca));
+	STACK_OF(X509) *ch = tls_ca_chain(ca);
+	for (int i = 0; ch && i < sk_X509_num(ch); i++)
+		t = later_not_before(t, sk_X509_value(ch, i));
+	return later_not_before(t, tls_ca_root(ca));
+}

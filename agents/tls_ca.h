@@ -157,6 +157,11 @@ X509 *tls_ca_root(const tls_ca *ca);
 STACK_OF(X509) *tls_ca_chain(const tls_ca *ca);
 const char *tls_ca_trust_domain(const tls_ca *ca);
 
+/* The latest notBefore (seconds since the Unix epoch) of ca's certificate,
+ * the certificates above it and its root: from then on the whole chain
+ * has begun. INT64_MIN if a date cannot be read. */
+int64_t tls_ca_valid_from(const tls_ca *ca);
+
 /* ---- workload certificates ---- */
 
 /* Build "spiffe://<td>/ns/<ns>/sa/<sa>" into out (outlen bytes). td NULL:

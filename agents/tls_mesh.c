@@ -405,6 +405,9 @@ tls_mesh *tls_mesh_new(const model *m, uint64_t seed, int64_t epoch_ns,
 	}
 	t->m = m;
 	t->r = r;
+	int sim_calendar = epoch_ns == TLS_MESH_SIM_CALENDAR;
+	if (sim_calendar)
+		epoch_ns = TLS_MESH_SIM_EPOCH_NS;
 	t->epoch_ns = epoch_ns;
 	t->epoch_s = epoch_ns / TM_NS_PER_S;
 	t->td = m->mtls.trust_domain ? m->mtls.trust_domain : TLS_CA_TRUST_DOMAIN;
@@ -420,8 +423,23 @@ tls_mesh *tls_mesh_new(const model *m, uint64_t seed, int64_t epoch_ns,
 		tm_err(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (make_mesh_ca(t, dir, err, errlen) < 0 ||
-	    make_fault_cas(t, dir, err, errlen) < 0)
+	if (make_mesh_ca(t, dir, err, errlen) < 0)
+		goto fail;
+	if (sim_calendar && m->mtls.ca_cert) {
+		/* A plug-in CA made after the simulator's usual epoch: start
+		 * the calendar when its whole chain has begun. */
+		int64_t from = tls_ca_valid_from(t->mesh);
+		if (from == INT64_MIN) {
+			tm_err(err, errlen, "mtls.ca: cannot read the validity of "
+			       "the plug-in CA's certificates");
+			goto fail;
+		}
+		if (from > t->epoch_s) {
+			t->epoch_s = from;
+			t->epoch_ns = from * TM_NS_PER_S;
+		}
+	}
+	if (make_fault_cas(t, dir, err, errlen) < 0)
 		goto fail;
 	t->signer = t->mesh;
 	t->signer_root = 0;
@@ -836,4 +854,56 @@ uint32_t tls_mesh_src_of_id(const model *m, const char *id)
 uint64_t tls_mesh_generation(const tls_mesh *t, uint32_t w)
 {
 	return w < t->nw ? t->w[w].gen : 0;
+}
+
+/* Does fault f aim at workload w (a service instance)? */
+static int culprit_targets(const tls_mesh *t, const model_fault *f, uint32_t w)
+{
+	return w < t->nw && t->w[w].svc != MODEL_NONE && f->service == t->w[w].svc &&
+	       model_fault_targets(t->m, f, f->service, t->w[w].inst);
+}
+
+uint32_t tls_mesh_culprit(const tls_mesh *t, const uint8_t *faults_on,
+			  uint32_t cw, uint32_t sw, int reason)
+{
+	const model *m = t->m;
+	uint32_t rotation = UINT32_MAX;
+	for (uint32_t i = 0; i < m->nfaults; i++) {
+		const model_fault *f = &m->faults[i];
+		if (!faults_on[i])
+			continue;
+		int either = culprit_targets(t, f, cw) || culprit_targets(t, f, sw);
+		switch (f->kind) {
+		case FAULT_CERT_EXPIRE:
+		case FAULT_CERT_NO_ROTATE:
+			if (reason == REC_TLS_EXPIRED && either)
+				return i;
+			break;
+		case FAULT_CERT_FOREIGN:
+			if (either && (f->foreign_root ? reason == REC_TLS_UNKNOWN_CA
+						       : reason == REC_TLS_IDENTITY))
+				return i;
+			break;
+		case FAULT_MTLS_STRICT:
+			if (reason == REC_TLS_PLAINTEXT_REJECTED &&
+			    culprit_targets(t, f, sw))
+				return i;
+			break;
+		case FAULT_ROOT_ROTATE:
+			/* Everyone's, so only when nothing aimed at these two
+			 * explains it; with overlap it harms no one. */
+			if (reason == REC_TLS_UNKNOWN_CA && !f->overlap &&
+			    rotation == UINT32_MAX)
+				rotation = i;
+			break;
+		default:
+			break;
+		}
+	}
+	return rotation;
+}
+
+int64_t tls_mesh_epoch_ns(const tls_mesh *t)
+{
+	return t->epoch_ns;
 }

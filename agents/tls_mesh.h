@@ -55,8 +55,14 @@
 
 struct rec;
 
-/* The simulator's calendar: run time 0 is 2026-01-01T00:00:00Z. */
+/* The simulator's calendar: run time 0 is 2026-01-01T00:00:00Z, or, with a
+ * plug-in CA whose chain begins later, the second its last certificate
+ * begins (files made today would otherwise not be valid yet): pass
+ * TLS_MESH_SIM_CALENDAR as tls_mesh_new's epoch_ns, and read the epoch
+ * chosen with tls_mesh_epoch_ns. Either way it depends only on the
+ * scenario and its files, so runs stay reproducible. */
 #define TLS_MESH_SIM_EPOCH_NS ((int64_t)1767225600 * 1000000000)
+#define TLS_MESH_SIM_CALENDAR INT64_MIN
 
 /* Why a workload got a certificate (rec_cert's why; report names in
  * tls_mesh_why_name). */
@@ -89,6 +95,9 @@ tls_mesh *tls_mesh_new(const model *m, uint64_t seed, int64_t epoch_ns,
 		       const char *dir, struct rec *r, char *err,
 		       size_t errlen);
 void tls_mesh_free(tls_mesh *t);
+
+/* Run time 0 on the calendar, ns since the Unix epoch. */
+int64_t tls_mesh_epoch_ns(const tls_mesh *t);
 
 /* Write every CA's certificate (and chain) and key into dir (which must
  * exist, mode 0700 advisable): keys 0600 (tls_ca_write_key). Returns 0, -1
@@ -147,6 +156,17 @@ SSL_CTX *tls_mesh_client_ctx(const tls_mesh *t, uint32_t w);
  * never reused within a tls_mesh: what was true of a handshake between
  * two contexts stays true while both generations stand. */
 uint64_t tls_mesh_generation(const tls_mesh *t, uint32_t w);
+
+/* The scenario fault that explains a failed connection from workload cw
+ * to sw for `reason` (enum rec_tls_fail), given which faults are on
+ * (faults_on[m->nfaults]; a root rotation stays on): the first in
+ * scenario order that can cause it and aims at either end (mtls_strict:
+ * at sw), else a root rotation without overlap; UINT32_MAX for none (the
+ * scenario's configuration alone, like a plaintext client of a STRICT
+ * service). The hosts count it among the fault's hits, once per failed
+ * connection. */
+uint32_t tls_mesh_culprit(const tls_mesh *t, const uint8_t *faults_on,
+			  uint32_t cw, uint32_t sw, int reason);
 
 /* How caller workload `caller` connects to an instance of service `svc`:
  * 1 mutual TLS, 0 plaintext. Istio's auto mTLS: TLS when the caller has

@@ -76,11 +76,14 @@ mesh_time report_recovery(const model *m, const rec_series *s,
 		last = s->nrows;
 	uint32_t t0;
 	mesh_time origin = f->end;
+	if (f->end == MESH_NEVER && f->kind != FAULT_ROOT_ROTATE)
+		return MESH_NEVER;
 	if (f->end == MESH_NEVER) {
-		/* A fault that never ends (a root rotation) can still be
-		 * healed by the mesh itself (renewals onto the new root):
-		 * recovery counts from its start, from the first second it
-		 * made worse; none made worse is no harm, recovered at once. */
+		/* A root rotation never ends, but the mesh heals it itself
+		 * (renewals onto the new root): recovery counts from its
+		 * start, from the first second it made worse; none made worse
+		 * is no harm, recovered at once. Other faults without an end
+		 * never recover. */
 		origin = f->start;
 		for (t0 = start; t0 < last; t0++) {
 			const rec_row *row = &s->rows[t0];

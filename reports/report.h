@@ -40,9 +40,9 @@ report_window report_window_of(const rec_series *s, uint32_t from, uint32_t to);
 /* How long after fault f ended the series got back to its level before f
  * began: success rate within one point and p99 within 1.5 times, held for
  * 5 seconds (or to the end of the run). The level before is the 30 s
- * before f (or what there is of it). A fault that never ends (a root
- * rotation) counts from its start instead: the mesh may heal it (0 when it
- * made no second worse). Returns ns, or MESH_NEVER when it did not get
+ * before f (or what there is of it). A root rotation, which never ends,
+ * counts from its start instead: the mesh heals it (0 when it made no
+ * second worse); another fault without an end never recovers. Returns ns, or MESH_NEVER when it did not get
  * back (or there was no traffic before f to compare with). */
 mesh_time report_recovery(const model *m, const rec_series *s,
 			  const model_fault *f);

@@ -213,16 +213,11 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 	mesh_agent *dst = s->agents[to];
 	mesh_time hop = 0;
 	mesh_msg tm;
-	if (s->tls && dst->pod != from->pod && (from->id & 1) && (dst->id & 1)) {
-		/* Sidecar to sidecar: mutual TLS, or plaintext. */
-		if (m->kind == MESH_RESP) {
-			sim_tls_response(s->tls, dst->pod, from->pod, m->tag);
-		} else if (m->kind == MESH_REQ) {
-			if (tls_hop(s, from, dst, m, &delay, &tm))
-				return;
-			m = &tm;
-		}
-	}
+	int tls = s->tls && dst->pod != from->pod && (from->id & 1) && (dst->id & 1);
+	/* Sidecar to sidecar under mutual TLS: an answer frees its
+	 * connection (whether or not the network then delivers it). */
+	if (tls && m->kind == MESH_RESP)
+		sim_tls_response(s->tls, dst->pod, from->pod, m->tag);
 	if (dst->pod == from->pod) {
 		if (!s->local_zero)
 			hop = dist_sample(&s->m->local_latency, &s->net[from->id]);
@@ -231,6 +226,14 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 			hop = dist_sample(&s->m->net_latency, &s->net[from->id]);
 		if (s->any_net_fault && net_faults(s, from, dst, m, delay, &hop))
 			return;
+	}
+	/* A request the network lets through takes a connection: a kept
+	 * one, or a new one and its handshake. (One a partition refuses
+	 * never got a connection, as live mode's connect fails first.) */
+	if (tls && m->kind == MESH_REQ) {
+		if (tls_hop(s, from, dst, m, &delay, &tm))
+			return;
+		m = &tm;
 	}
 	uint32_t i;
 	sim_event *e = ev_alloc(s, &i);
@@ -446,7 +449,8 @@ sim *sim_new(const model *m, uint64_t seed, rec *r)
 	if (m->mtls.enabled) {
 		/* A PKI that cannot be made (a plug-in CA's files) fails the
 		 * run, with the reason in sim_error. */
-		s->tls = sim_tls_new(m, seed, r, s->ninst, s->err, sizeof s->err);
+		s->tls = sim_tls_new(m, seed, r, s->ninst, s->faults_on, s->err,
+				     sizeof s->err);
 		if (!s->tls)
 			s->failed = 1;
 		s->tls_agent.env = &s->env;

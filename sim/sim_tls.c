@@ -9,6 +9,9 @@
 #include "rec.h"
 #include "tls_mesh.h"
 
+/* The servers' session lifetime in the simulator: ten years. */
+#define TLS_SIM_TICKET_TIMEOUT (3650L * 24 * 3600)
+
 /* The connections of one (caller, callee) pair. */
 typedef struct tls_pair {
 	uint32_t open;       /* connections open */
@@ -45,9 +48,7 @@ struct sim_tls {
 	size_t fl_cap, fl_n; /* cap a power of two */
 	uint8_t *changed;    /* [nw] scratch for tls_mesh_fault */
 	uint32_t *inst_service; /* [ninst] each instance's service */
-	uint32_t *inst_index;   /* [ninst] its index in the service */
-	uint8_t *on;            /* [nfaults] certificate faults on (a
-				 * root rotation stays on) */
+	const uint8_t *faults_on; /* the simulator's [nfaults] */
 	int64_t epoch_s;
 };
 
@@ -140,7 +141,8 @@ done:
 /* ---- life ---- */
 
 sim_tls *sim_tls_new(const model *m, uint64_t seed, struct rec *r,
-		     uint32_t ninst, char *err, size_t errlen)
+		     uint32_t ninst, const uint8_t *faults_on, char *err,
+		     size_t errlen)
 {
 	sim_tls *t = calloc(1, sizeof *t);
 	if (!t) {
@@ -149,28 +151,24 @@ sim_tls *sim_tls_new(const model *m, uint64_t seed, struct rec *r,
 	}
 	t->m = m;
 	t->rec = r;
+	t->faults_on = faults_on;
 	t->ninst = ninst;
 	t->nw = ninst + m->nclients;
-	t->epoch_s = TLS_MESH_SIM_EPOCH_NS / 1000000000;
 	t->pairs = calloc((size_t)t->nw * (ninst ? ninst : 1), sizeof *t->pairs);
 	t->changed = calloc(t->nw ? t->nw : 1, 1);
 	t->inst_service = calloc(ninst ? ninst : 1, sizeof *t->inst_service);
-	t->inst_index = calloc(ninst ? ninst : 1, sizeof *t->inst_index);
-	t->on = calloc(m->nfaults ? m->nfaults : 1, 1);
-	if (!t->pairs || !t->changed || !t->inst_service || !t->inst_index ||
-	    !t->on) {
+	if (!t->pairs || !t->changed || !t->inst_service) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (uint32_t i = 0, k = 0; i < m->nservices; i++)
-		for (uint32_t j = 0; j < m->services[i].replicas && k < ninst; j++) {
-			t->inst_service[k] = i;
-			t->inst_index[k++] = j;
-		}
-	t->mesh = tls_mesh_new(m, seed, TLS_MESH_SIM_EPOCH_NS, NULL, r, err,
+		for (uint32_t j = 0; j < m->services[i].replicas && k < ninst; j++)
+			t->inst_service[k++] = i;
+	t->mesh = tls_mesh_new(m, seed, TLS_MESH_SIM_CALENDAR, NULL, r, err,
 			       errlen);
 	if (!t->mesh)
 		goto fail;
+	t->epoch_s = tls_mesh_epoch_ns(t->mesh) / 1000000000;
 	return t;
 fail:
 	sim_tls_free(t);
@@ -188,8 +186,6 @@ void sim_tls_free(sim_tls *t)
 	free(t->fl);
 	free(t->changed);
 	free(t->inst_service);
-	free(t->inst_index);
-	free(t->on);
 	tls_mesh_free(t->mesh);
 	free(t);
 }
@@ -250,8 +246,6 @@ int sim_tls_fault(sim_tls *t, uint32_t fault, int on, mesh_time now,
 	    f->kind != FAULT_CERT_FOREIGN && f->kind != FAULT_ROOT_ROTATE &&
 	    f->kind != FAULT_MTLS_STRICT)
 		return 0;
-	if (f->kind != FAULT_ROOT_ROTATE || on)
-		t->on[fault] = (uint8_t)on;
 	memset(t->changed, 0, t->nw);
 	if (tls_mesh_fault(t->mesh, fault, on, now, 0, t->nw, t->changed, err,
 			   errlen) < 0)
@@ -297,56 +291,11 @@ static int rec_reason(int lh_err)
 	}
 }
 
-/* Does fault f target workload w (a service instance)? */
-static int targets(const sim_tls *t, const model_fault *f, uint32_t w)
-{
-	return w < t->ninst && f->service == t->inst_service[w] &&
-	       model_fault_targets(t->m, f, f->service, t->inst_index[w]);
-}
-
-/* The certificate fault that explains a failure for `reason` between cw
- * and sw: the first one on, in scenario order, that can cause it and
- * targets either end (a root rotation targets everyone). The report
- * counts it among the fault's hits. UINT32_MAX: none (a failure the
- * scenario's configuration causes by itself). */
-static uint32_t culprit(const sim_tls *t, uint32_t cw, uint32_t sw, int reason)
-{
-	for (uint32_t i = 0; i < t->m->nfaults; i++) {
-		const model_fault *f = &t->m->faults[i];
-		if (!t->on[i])
-			continue;
-		int either = targets(t, f, cw) || targets(t, f, sw);
-		switch (f->kind) {
-		case FAULT_CERT_EXPIRE:
-		case FAULT_CERT_NO_ROTATE:
-			if (reason == REC_TLS_EXPIRED && either)
-				return i;
-			break;
-		case FAULT_CERT_FOREIGN:
-			if (either && (f->foreign_root ? reason == REC_TLS_UNKNOWN_CA
-						       : reason == REC_TLS_IDENTITY))
-				return i;
-			break;
-		case FAULT_ROOT_ROTATE:
-			if (reason == REC_TLS_UNKNOWN_CA)
-				return i;
-			break;
-		case FAULT_MTLS_STRICT:
-			if (reason == REC_TLS_PLAINTEXT_REJECTED && targets(t, f, sw))
-				return i;
-			break;
-		default:
-			break;
-		}
-	}
-	return UINT32_MAX;
-}
-
 static void fail_both(sim_tls *t, uint32_t cw, uint32_t sw, int reason)
 {
 	rec_tls_failure(t->rec, cw, REC_TLS_OUTBOUND, reason);
 	rec_tls_failure(t->rec, sw, REC_TLS_INBOUND, reason);
-	uint32_t f = culprit(t, cw, sw, reason);
+	uint32_t f = tls_mesh_culprit(t->mesh, t->faults_on, cw, sw, reason);
 	if (f != UINT32_MAX)
 		rec_fault_hit(t->rec, f);
 }
@@ -370,6 +319,14 @@ static int handshake(sim_tls *t, tls_pair *p, uint32_t cw, uint32_t sw,
 	SSL_SESSION *resume = NULL;
 	if (p->sess && now - p->sess_at < MODEL_SESSION_LIFETIME)
 		resume = p->sess;
+	/* Whether a session may be resumed is a matter of virtual time
+	 * (just above), not of how long this process has been running:
+	 * OpenSSL measures a ticket's age with time() at both ends, so the
+	 * server's sessions get a lifetime no run reaches, and the ticket
+	 * looks just made to the client. */
+	SSL_CTX_set_timeout(sc, TLS_SIM_TICKET_TIMEOUT);
+	if (resume)
+		SSL_SESSION_set_time(resume, (long)time(NULL));
 	lh_tls_mem_result res;
 	int64_t at = t->epoch_s + (int64_t)(now / MESH_S);
 	uint64_t cg = tls_mesh_generation(t->mesh, cw);
@@ -491,8 +448,10 @@ void sim_tls_abandon(sim_tls *t, uint32_t cw, uint32_t sw, uint64_t tag)
 	tls_pair *p = pair_of(t, cw, sw);
 	p->busy--;
 	p->open--;
-	if (p->drain)
-		p->drain--;
+	/* The reset one may or may not have been draining: at most the
+	 * busy ones still are. */
+	if (p->drain > p->busy)
+		p->drain = p->busy;
 }
 
 void sim_tls_conns(const sim_tls *t, uint32_t cw, uint32_t sw,

@@ -44,10 +44,12 @@ typedef struct sim_tls sim_tls;
 
 /* The simulator's mTLS for m (m->mtls.enabled), with ninst service
  * instances (workloads 0..ninst-1; clients follow). Makes the mesh's PKI
- * (tls_mesh_new at TLS_MESH_SIM_EPOCH_NS). Returns NULL with err filled on
- * error. */
+ * (tls_mesh_new at TLS_MESH_SIM_EPOCH_NS). faults_on: the simulator's
+ * switches (borrowed), for crediting failures to faults. Returns NULL
+ * with err filled on error. */
 sim_tls *sim_tls_new(const model *m, uint64_t seed, struct rec *r,
-		     uint32_t ninst, char *err, size_t errlen);
+		     uint32_t ninst, const uint8_t *faults_on, char *err,
+		     size_t errlen);
 void sim_tls_free(sim_tls *t);
 
 /* Issue every workload with an identity its first certificate at `now`.

@@ -313,7 +313,8 @@ void sweep_print(FILE *f, const model *m, const sweep_opts *o,
 		fprintf(f, "  %-14s %5u of %-5u (still in progress when the run ended)\n",
 			"undecided", s->undecided, ran);
 	if (s->failed_runs)
-		fprintf(f, "  %u runs failed (out of memory, or virtual time stopped)\n",
+		fprintf(f, "  %u runs failed (out of memory, virtual time stopped, or the "
+			   "mesh PKI could not be made; `meshsim run` of one seed says which)\n",
 			s->failed_runs);
 	char a[32], b[32], c[32];
 	dur(a, sizeof a, s->ttd_median);

@@ -6,13 +6,17 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "rec.h"
 #include "sim.h"
 #include "sim_tls.h"
 #include "suites.h"
 #include "testutil.h"
+#include "tls_ca.h"
 #include "tls_mesh.h"
 
 /* front (2) -> back (2), a client with the ingress gateway's identity, and
@@ -292,6 +296,45 @@ START_TEST(test_measured_cost)
 }
 END_TEST
 
+/* A plug-in CA made today (long after the simulator's usual calendar
+ * begins): the calendar starts when its chain has begun, so its
+ * certificates are valid and every request succeeds, the same way every
+ * run. */
+START_TEST(test_plugin_ca_today)
+{
+	char dir[] = "/tmp/check_sim_tls.XXXXXX", err[512], json[2048];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	int64_t now = (int64_t)time(NULL);
+	tls_ca *root = tls_ca_new_root(NULL, now, err, sizeof err);
+	ck_assert_msg(root != NULL, "%s", err);
+	tls_ca *mid = tls_ca_new_intermediate(root, now, 0, err, sizeof err);
+	ck_assert_msg(mid != NULL, "%s", err);
+	ck_assert_int_eq(tls_ca_write_ca_pem(dir, "root", root, 0, err, sizeof err), 0);
+	ck_assert_int_eq(tls_ca_write_ca_pem(dir, "ca", mid, 1, err, sizeof err), 0);
+	snprintf(json, sizeof json,
+		 "{ \"mode\": \"STRICT\", \"ca\": { \"cert\": \"%s/ca.pem\","
+		 " \"key\": \"%s/ca-key.pem\", \"root\": \"%s/root.pem\" } }",
+		 dir, dir, dir);
+	model *m = mesh(json, "", gw_load);
+	rec *r = tu_run(m);
+	ck_assert_uint_gt(r->overall.issued, 1900);
+	ck_assert_uint_eq(r->overall.outcomes[MESH_OK], r->overall.issued);
+	ck_assert_uint_eq(r->ncerts, 5);
+	ck_assert_int_eq(r->certs[0].not_before_s, -120);
+	rec_free(r);
+	model_free(m);
+	tls_ca_free(mid);
+	tls_ca_free(root);
+	static const char *const files[] = {"root.pem", "ca.pem", "ca-key.pem"};
+	for (size_t i = 0; i < 3; i++) {
+		char p[256];
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 Suite *sim_tls_suite(void)
 {
 	Suite *s = suite_create("sim_tls");
@@ -305,6 +348,7 @@ Suite *sim_tls_suite(void)
 	tcase_add_test(c, test_root_rotation);
 	tcase_add_test(c, test_abandon_closes);
 	tcase_add_test(c, test_measured_cost);
+	tcase_add_test(c, test_plugin_ca_today);
 	suite_add_tcase(s, c);
 	return s;
 }
