@@ -1076,6 +1076,24 @@ static const mesh_env_ops live_env_ops = {
 
 static void tls_hit(live_host *h, uint32_t sw, int reason);
 
+/* The report's reason (enum rec_tls_fail) for a handshake's failure class
+ * (LH_ERR_TLS_*). */
+static int tls_reason(int err)
+{
+	switch (err) {
+	case LH_ERR_TLS_EXPIRED:
+		return REC_TLS_EXPIRED;
+	case LH_ERR_TLS_UNKNOWN_CA:
+		return REC_TLS_UNKNOWN_CA;
+	case LH_ERR_TLS_IDENTITY:
+		return REC_TLS_IDENTITY;
+	case LH_ERR_TLS_NO_CERT:
+		return REC_TLS_NO_CERT;
+	default:
+		return REC_TLS_OTHER;
+	}
+}
+
 /* A plaintext try to another pod's inbound that the callee's STRICT
  * listener closed at its first byte: the caller counts it too, as
  * plaintext_rejected (the simulator counts the refusal at both ends), and
@@ -1204,6 +1222,10 @@ static void client_on_error(void *arg, lh_cx *x, int err)
 		h->st.upstream_reset++;
 	if (err == LH_ERR_RESET && c->state == CX_WAIT_HEAD)
 		tls_note_refused(h, c);
+	else if (h->tm && err >= LH_ERR_TLS_EXPIRED && err <= LH_ERR_TLS_OTHER)
+		/* A failed handshake (one per connection): a hit of the fault
+		 * behind it, while that fault is on. */
+		tls_hit(h, c->to / 2, tls_reason(err));
 	switch (c->state) {
 	case CX_WAIT_HEAD:
 	case CX_WAIT_END: {
@@ -1732,8 +1754,9 @@ int live_host_tls_update(live_host *h, char *err, size_t errlen)
 }
 
 /* A failed connection from this workload to pod sw, for `reason`: a hit
- * of the scenario fault that explains it, if one does. Counted on the
- * caller's side only, once per connection, as the simulator counts it. */
+ * of the scenario fault that explains it, if one is on. Counted on the
+ * caller's side only, once per connection, when it happens, as the
+ * simulator counts it. */
 static void tls_hit(live_host *h, uint32_t sw, int reason)
 {
 	uint32_t f = tls_mesh_culprit(h->tm, h->env.faults_on, h->tw, sw, reason);
@@ -1741,33 +1764,24 @@ static void tls_hit(live_host *h, uint32_t sw, int reason)
 		rec_fault_hit(h->env.rec, f);
 }
 
-/* Add the counters in `now` beyond those in `seen` to workload w's side,
- * and remember them as seen. sw: the callee pod of a pool's counters
- * (failures are then hits of the faults that explain them), UINT32_MAX
- * for the inbound's. */
-static void tls_count(live_host *h, uint32_t sw, int side,
-		      const lh_tls_stats *now, lh_tls_stats *seen)
+/* Add the counters in `now` beyond those in `seen` to this workload's
+ * side, and remember them as seen. (Their faults' hits were counted as
+ * they happened: client_on_error.) */
+static void tls_count(live_host *h, int side, const lh_tls_stats *now,
+		      lh_tls_stats *seen)
 {
 	rec *r = h->env.rec;
 	uint32_t w = h->tw;
-	/* lh_tls_stats.failed[] is indexed by lh_err - LH_ERR_TLS_EXPIRED. */
-	static const int reason[LH_TLS_NCLASS] = {
-		[LH_ERR_TLS_EXPIRED - LH_ERR_TLS_EXPIRED] = REC_TLS_EXPIRED,
-		[LH_ERR_TLS_UNKNOWN_CA - LH_ERR_TLS_EXPIRED] = REC_TLS_UNKNOWN_CA,
-		[LH_ERR_TLS_IDENTITY - LH_ERR_TLS_EXPIRED] = REC_TLS_IDENTITY,
-		[LH_ERR_TLS_NO_CERT - LH_ERR_TLS_EXPIRED] = REC_TLS_NO_CERT,
-		[LH_ERR_TLS_OTHER - LH_ERR_TLS_EXPIRED] = REC_TLS_OTHER,
-	};
+
 	for (uint64_t i = seen->full; i < now->full; i++)
 		rec_tls_handshake(r, w, side, 0);
 	for (uint64_t i = seen->resumed; i < now->resumed; i++)
 		rec_tls_handshake(r, w, side, 1);
+	/* lh_tls_stats.failed[] is indexed by lh_err - LH_ERR_TLS_EXPIRED. */
 	for (uint32_t k = 0; k < LH_TLS_NCLASS; k++)
-		for (uint64_t i = seen->failed[k]; i < now->failed[k]; i++) {
-			rec_tls_failure(r, w, side, reason[k]);
-			if (sw != UINT32_MAX)
-				tls_hit(h, sw, reason[k]);
-		}
+		for (uint64_t i = seen->failed[k]; i < now->failed[k]; i++)
+			rec_tls_failure(r, w, side,
+					tls_reason((int)k + LH_ERR_TLS_EXPIRED));
 	for (uint64_t i = seen->plaintext; i < now->plaintext; i++)
 		rec_tls_plaintext(r, w, side);
 	for (uint64_t i = seen->plaintext_refused; i < now->plaintext_refused; i++)
@@ -1785,7 +1799,7 @@ void live_host_tls_record(live_host *h)
 		lh_server *srv = h->tls_lst->srv;
 		lh_tls_stats now;
 		lh_server_tls_stats(srv, &now);
-		tls_count(h, UINT32_MAX, REC_TLS_INBOUND, &now, &h->tls_srv_seen);
+		tls_count(h, REC_TLS_INBOUND, &now, &h->tls_srv_seen);
 		/* A plaintext-only inbound does not look at its connections:
 		 * every one it accepted is plaintext. */
 		uint64_t acc = lh_server_accepted(srv);
@@ -1802,7 +1816,7 @@ void live_host_tls_record(live_host *h)
 		if (h->tls_pool[p]) {
 			lh_tls_stats now;
 			lh_pool_tls_stats(h->inbound[p], &now);
-			tls_count(h, p, REC_TLS_OUTBOUND, &now, &h->tls_seen[p]);
+			tls_count(h, REC_TLS_OUTBOUND, &now, &h->tls_seen[p]);
 		} else {
 			/* Connections opened, but for those a STRICT inbound
 			 * refused: failures, counted as they happened. */

@@ -198,6 +198,8 @@ START_TEST(test_cert_expire)
 	ck_assert_uint_gt(expired, 0);
 	ck_assert_uint_eq(expired, sum_fail(r, REC_TLS_INBOUND, REC_TLS_EXPIRED));
 	ck_assert_uint_eq(sum_fail(r, REC_TLS_OUTBOUND, REC_TLS_UNKNOWN_CA), 0);
+	/* Each failed connection is one hit of the fault behind it. */
+	ck_assert_uint_eq(r->fault_hits[0], expired);
 	/* The two back instances got an expired certificate at 5 s and a
 	 * fresh one at 10 s. */
 	ck_assert_uint_eq(count_certs(r, 2, TLS_MESH_EXPIRED_FAULT), 1);
@@ -228,6 +230,7 @@ START_TEST(test_root_rotation)
 			"  \"overlap\": false } ],", ramp);
 	rec *r = tu_run(m);
 	ck_assert_uint_gt(sum_fail(r, REC_TLS_OUTBOUND, REC_TLS_UNKNOWN_CA), 0);
+	ck_assert_uint_eq(r->fault_hits[0], sum_fail(r, REC_TLS_OUTBOUND, REC_TLS_UNKNOWN_CA));
 	/* Renewed certificates (at about 10 s) come from the new root. */
 	int renewed_new = 0;
 	for (uint32_t i = 0; i < r->ncerts; i++)
@@ -244,6 +247,7 @@ START_TEST(test_root_rotation)
 	for (int k = 0; k < REC_TLS_FAIL_COUNT; k++)
 		ck_assert_uint_eq(sum_fail(r, REC_TLS_OUTBOUND, k), 0);
 	ck_assert_uint_eq(r->overall.outcomes[MESH_OK], r->overall.issued);
+	ck_assert_uint_eq(r->fault_hits[0], 0);
 	rec_free(r);
 	model_free(m);
 }

@@ -482,6 +482,9 @@ rej_out = ws["client/scanner"]["outbound"]["failures"]["plaintext_rejected"]
 check(rej_in >= scan["issued"] and rej_out == scan["issued"],
       "plaintext_rejected counted at both ends (inbound %d, outbound %d, requests %d)"
       % (rej_in, rej_out, scan["issued"]))
+hits = r["faults"][0]["hits"]
+check(hits == wout["failures"]["expired"],
+      "the cert_expire fault's hits are its failed connections, counted once (%d)" % hits)
 for i in (0, 1):
     w = "backend/%d" % i
     whys = [c["why"] for c in m["certificates"] if c["workload"] == w]
