@@ -1076,24 +1076,6 @@ static const mesh_env_ops live_env_ops = {
 
 static void tls_hit(live_host *h, uint32_t sw, int reason);
 
-/* The report's reason (enum rec_tls_fail) for a handshake's failure class
- * (LH_ERR_TLS_*). */
-static int tls_reason(int err)
-{
-	switch (err) {
-	case LH_ERR_TLS_EXPIRED:
-		return REC_TLS_EXPIRED;
-	case LH_ERR_TLS_UNKNOWN_CA:
-		return REC_TLS_UNKNOWN_CA;
-	case LH_ERR_TLS_IDENTITY:
-		return REC_TLS_IDENTITY;
-	case LH_ERR_TLS_NO_CERT:
-		return REC_TLS_NO_CERT;
-	default:
-		return REC_TLS_OTHER;
-	}
-}
-
 /* A plaintext try to another pod's inbound that the callee's STRICT
  * listener closed at its first byte: the caller counts it too, as
  * plaintext_rejected (the simulator counts the refusal at both ends), and
@@ -1225,7 +1207,7 @@ static void client_on_error(void *arg, lh_cx *x, int err)
 	else if (h->tm && err >= LH_ERR_TLS_EXPIRED && err <= LH_ERR_TLS_OTHER)
 		/* A failed handshake (one per connection): a hit of the fault
 		 * behind it, while that fault is on. */
-		tls_hit(h, c->to / 2, tls_reason(err));
+		tls_hit(h, c->to / 2, tls_mesh_rec_reason(err));
 	switch (c->state) {
 	case CX_WAIT_HEAD:
 	case CX_WAIT_END: {
@@ -1781,7 +1763,7 @@ static void tls_count(live_host *h, int side, const lh_tls_stats *now,
 	for (uint32_t k = 0; k < LH_TLS_NCLASS; k++)
 		for (uint64_t i = seen->failed[k]; i < now->failed[k]; i++)
 			rec_tls_failure(r, w, side,
-					tls_reason((int)k + LH_ERR_TLS_EXPIRED));
+					tls_mesh_rec_reason((int)k + LH_ERR_TLS_EXPIRED));
 	for (uint64_t i = seen->plaintext; i < now->plaintext; i++)
 		rec_tls_plaintext(r, w, side);
 	for (uint64_t i = seen->plaintext_refused; i < now->plaintext_refused; i++)

@@ -907,3 +907,19 @@ int64_t tls_mesh_epoch_ns(const tls_mesh *t)
 {
 	return t->epoch_ns;
 }
+
+int tls_mesh_rec_reason(int lh_err)
+{
+	switch (lh_err) {
+	case LH_ERR_TLS_EXPIRED:
+		return REC_TLS_EXPIRED;
+	case LH_ERR_TLS_UNKNOWN_CA:
+		return REC_TLS_UNKNOWN_CA;
+	case LH_ERR_TLS_IDENTITY:
+		return REC_TLS_IDENTITY;
+	case LH_ERR_TLS_NO_CERT:
+		return REC_TLS_NO_CERT;
+	default:
+		return REC_TLS_OTHER;
+	}
+}

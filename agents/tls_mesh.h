@@ -168,6 +168,11 @@ uint64_t tls_mesh_generation(const tls_mesh *t, uint32_t w);
 uint32_t tls_mesh_culprit(const tls_mesh *t, const uint8_t *faults_on,
 			  uint32_t cw, uint32_t sw, int reason);
 
+/* The report's reason (enum rec_tls_fail) for a handshake that failed
+ * with class lh_err (LH_ERR_TLS_*, live_http.h); REC_TLS_OTHER for
+ * anything else. */
+int tls_mesh_rec_reason(int lh_err);
+
 /* How caller workload `caller` connects to an instance of service `svc`:
  * 1 mutual TLS, 0 plaintext. Istio's auto mTLS: TLS when the caller has
  * an identity and the callee's configured PeerAuthentication mode is not

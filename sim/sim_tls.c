@@ -275,22 +275,6 @@ int sim_tls_fault(sim_tls *t, uint32_t fault, int on, mesh_time now,
 
 /* ---- requests ---- */
 
-static int rec_reason(int lh_err)
-{
-	switch (lh_err) {
-	case LH_ERR_TLS_EXPIRED:
-		return REC_TLS_EXPIRED;
-	case LH_ERR_TLS_UNKNOWN_CA:
-		return REC_TLS_UNKNOWN_CA;
-	case LH_ERR_TLS_IDENTITY:
-		return REC_TLS_IDENTITY;
-	case LH_ERR_TLS_NO_CERT:
-		return REC_TLS_NO_CERT;
-	default:
-		return REC_TLS_OTHER;
-	}
-}
-
 static void fail_both(sim_tls *t, uint32_t cw, uint32_t sw, int reason)
 {
 	rec_tls_failure(t->rec, cw, REC_TLS_OUTBOUND, reason);
@@ -334,7 +318,7 @@ static int handshake(sim_tls *t, tls_pair *p, uint32_t cw, uint32_t sw,
 	if (!resume && p->fail_err && p->fail_cg == cg && p->fail_sg == sg &&
 	    p->fail_at == at) {
 		*cost = c->handshake_measured ? p->fail_cost : c->handshake_full;
-		fail_both(t, cw, sw, rec_reason(p->fail_err));
+		fail_both(t, cw, sw, tls_mesh_rec_reason(p->fail_err));
 		return SIM_TLS_FAIL_UF;
 	}
 	/* "measured": the CPU this thread spent on it, both sides. The one
@@ -367,7 +351,7 @@ static int handshake(sim_tls *t, tls_pair *p, uint32_t cw, uint32_t sw,
 			p->fail_err = res.err;
 			p->fail_cost = *cost;
 		}
-		fail_both(t, cw, sw, rec_reason(res.err));
+		fail_both(t, cw, sw, tls_mesh_rec_reason(res.err));
 		return SIM_TLS_FAIL_UF;
 	}
 	if (res.ticket) {
