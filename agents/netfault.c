@@ -126,6 +126,32 @@ static void bandwidth(netfault_state *st, const model *m,
 		*hop += t - now;
 }
 
+/* Does partition f cut msg from a pod of fs to one of ts? */
+static int partition_cuts(const model_fault *f, uint32_t fs, uint32_t ts,
+			  const mesh_msg *msg)
+{
+	/* Load clients stand outside every partition. */
+	if (fs == MODEL_CLIENTS || ts == MODEL_CLIENTS)
+		return 0;
+	uint8_t a = f->side[fs], b = f->side[ts];
+	if (!a || !b || a == b || (f->one_way && a != 1))
+		return 0;
+	/* One-way cuts the connections side 1 opens to side 2, as a
+	 * stateful firewall does: answers on connections side 2 opened
+	 * still pass. */
+	return !(f->one_way && msg->kind == MESH_RESP);
+}
+
+int netfault_cut(const model *m, const uint8_t *faults_on, uint32_t fs,
+		 uint32_t ts, const mesh_msg *msg)
+{
+	for (uint32_t i = 0; i < m->nfaults; i++)
+		if (faults_on[i] && m->faults[i].kind == FAULT_PARTITION &&
+		    partition_cuts(&m->faults[i], fs, ts, msg))
+			return 1;
+	return 0;
+}
+
 enum netfault_verdict netfault_hop(netfault_state *st, const model *m,
 				   const uint8_t *faults_on, rec *r,
 				   uint32_t sender, uint32_t fs, uint32_t ts,
@@ -138,16 +164,7 @@ enum netfault_verdict netfault_hop(netfault_state *st, const model *m,
 			continue;
 		const model_fault *f = &m->faults[i];
 		if (f->kind == FAULT_PARTITION) {
-			/* Load clients stand outside every partition. */
-			if (fs == MODEL_CLIENTS || ts == MODEL_CLIENTS)
-				continue;
-			uint8_t a = f->side[fs], b = f->side[ts];
-			if (!a || !b || a == b || (f->one_way && a != 1))
-				continue;
-			/* One-way cuts the connections side 1 opens to side 2,
-			 * as a stateful firewall does: answers on connections
-			 * side 2 opened still pass. */
-			if (f->one_way && msg->kind == MESH_RESP)
+			if (!partition_cuts(f, fs, ts, msg))
 				continue;
 			rec_fault_hit(r, i);
 			/* A request finds no connection: the caller hears of

@@ -97,6 +97,13 @@ enum netfault_verdict netfault_hop(netfault_state *st, const model *m,
 				   const mesh_msg *msg, rng *g, mesh_time now,
 				   int with_bandwidth, mesh_time *hop);
 
+/* Whether a partition that is on cuts msg from a pod of fs to one of ts
+ * (what netfault_hop would refuse or drop for it), without counting a hit
+ * or drawing anything: a host asks before it spends anything on a
+ * connection that cannot be made (the simulator's TLS handshake). */
+int netfault_cut(const model *m, const uint8_t *faults_on, uint32_t fs,
+		 uint32_t ts, const mesh_msg *msg);
+
 /* The answer for request req, sent to agent `dst` and refused by a cut
  * (NETFAULT_REFUSE): fills *resp with a 503 carrying MESH_RF_UF, as from
  * dst, and returns how long after the send it must reach the caller: the

@@ -218,6 +218,18 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 	 * connection (whether or not the network then delivers it). */
 	if (tls && m->kind == MESH_RESP)
 		sim_tls_response(s->tls, dst->pod, from->pod, m->tag);
+	/* A request takes a connection: a kept one, or a new one and its
+	 * handshake, before the network carries it (its bandwidth, its
+	 * losses). One a partition refuses gets no connection, as live
+	 * mode's connect fails first: net_faults refuses it below. */
+	if (tls && m->kind == MESH_REQ &&
+	    !(s->any_net_fault &&
+	      netfault_cut(s->m, s->faults_on, s->pod_service[from->pod],
+			   s->pod_service[dst->pod], m))) {
+		if (tls_hop(s, from, dst, m, &delay, &tm))
+			return;
+		m = &tm;
+	}
 	if (dst->pod == from->pod) {
 		if (!s->local_zero)
 			hop = dist_sample(&s->m->local_latency, &s->net[from->id]);
@@ -226,14 +238,6 @@ static void env_send(mesh_env *env, mesh_agent *from, uint32_t to,
 			hop = dist_sample(&s->m->net_latency, &s->net[from->id]);
 		if (s->any_net_fault && net_faults(s, from, dst, m, delay, &hop))
 			return;
-	}
-	/* A request the network lets through takes a connection: a kept
-	 * one, or a new one and its handshake. (One a partition refuses
-	 * never got a connection, as live mode's connect fails first.) */
-	if (tls && m->kind == MESH_REQ) {
-		if (tls_hop(s, from, dst, m, &delay, &tm))
-			return;
-		m = &tm;
 	}
 	uint32_t i;
 	sim_event *e = ev_alloc(s, &i);

@@ -278,6 +278,37 @@ START_TEST(test_abandon_closes)
 }
 END_TEST
 
+/* A partition refuses requests before any connection is made: no
+ * handshake is paid or counted for them (they fail as UF after the
+ * connect timeout), and after the heal the connections kept from before
+ * serve again. */
+START_TEST(test_partition_no_handshake)
+{
+	model *m = mesh("{ \"mode\": \"STRICT\" }",
+			"\"faults\": [ { \"kind\": \"partition\", \"between\": "
+			"[[\"front\"], [\"back\"]], \"at\": \"5s\", \"for\": \"5s\" } ],",
+			gw_load);
+	rec *r = tu_run(m);
+	uint64_t hs = 0;
+	for (uint32_t w = 0; w < 2; w++) {
+		const rec_tls *t = &r->tls[w * REC_TLS_SIDES + REC_TLS_OUTBOUND];
+		hs += t->full + t->resumed;
+	}
+	/* Without the partition the fronts make 8 or so; 500 requests were
+	 * refused. */
+	ck_assert_uint_gt(r->fault_hits[0], 400);
+	ck_assert_uint_lt(hs, 20);
+	ck_assert_uint_lt(r->overall.outcomes[MESH_OK], r->overall.issued);
+	/* Every request has one outcome. */
+	uint64_t ended = 0;
+	for (int k = 0; k < MESH_OUTCOME_COUNT; k++)
+		ended += r->overall.outcomes[k];
+	ck_assert_uint_eq(ended + rec_in_flight(&r->overall), r->overall.issued);
+	rec_free(r);
+	model_free(m);
+}
+END_TEST
+
 /* "handshake_cpu": "measured" charges what each handshake took: the first
  * requests (which open the connections) wait longer than with a charge of
  * zero, and nothing else changes. */
@@ -353,6 +384,7 @@ Suite *sim_tls_suite(void)
 	tcase_add_test(c, test_abandon_closes);
 	tcase_add_test(c, test_measured_cost);
 	tcase_add_test(c, test_plugin_ca_today);
+	tcase_add_test(c, test_partition_no_handshake);
 	suite_add_tcase(s, c);
 	return s;
 }
