@@ -44,9 +44,9 @@ typedef struct sim_tls sim_tls;
 
 /* The simulator's mTLS for m (m->mtls.enabled), with ninst service
  * instances (workloads 0..ninst-1; clients follow). Makes the mesh's PKI
- * (tls_mesh_new on the simulator's calendar, TLS_MESH_SIM_CALENDAR). faults_on: the simulator's
- * switches (borrowed), for crediting failures to faults. Returns NULL
- * with err filled on error. */
+ * (tls_mesh_new on the simulator's calendar, TLS_MESH_SIM_CALENDAR).
+ * faults_on: the simulator's switches (borrowed), for crediting failures
+ * to faults. Returns NULL with err filled on error. */
 sim_tls *sim_tls_new(const model *m, uint64_t seed, struct rec *r,
 		     uint32_t ninst, const uint8_t *faults_on, char *err,
 		     size_t errlen);
