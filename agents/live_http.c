@@ -64,6 +64,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -1586,6 +1587,49 @@ static void sc_tls_ready(lh_sconn *c)
 }
 
 /* The handshake failed: count it by class and close. */
+/* A lingering close after a failed handshake (as the connections' own,
+ * LH_LINGER_MS, and nginx's lingering_close): what the peer sent after we
+ * stopped reading is read and thrown away until it closes too, or
+ * LH_ALERT_LINGER_MS pass, and only then is the socket closed.
+ * Closing a socket with unread input sends RST, and a RST can make the
+ * peer's kernel drop what we sent last before its application read it. */
+#define LH_ALERT_LINGER_MS 500
+
+static void linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event_base *base = arg;
+	char buf[4096];
+	if (what & EV_READ) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+			struct timeval tv = {0, LH_ALERT_LINGER_MS * 1000};
+			if (event_base_once(base, fd, EV_READ, linger_cb, base, &tv) == 0)
+				return;
+		}
+	}
+	evutil_closesocket(fd);
+}
+
+/* Hand the socket under bev to a lingering close, after the TLS alert
+ * OpenSSL has written to it: half-close it (the alert, then FIN), and
+ * keep a descriptor of it open for linger_cb. bev may then be freed (its
+ * own descriptor closes; the socket stays open through ours). Nothing
+ * happens when the socket cannot be kept. */
+static void linger_after_alert(struct event_base *base, struct bufferevent *bev)
+{
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	if (fd < 0)
+		return;
+	evutil_socket_t keep = dup(fd);
+	if (keep < 0)
+		return;
+	(void)shutdown(keep, SHUT_WR);
+	struct timeval tv = {0, LH_ALERT_LINGER_MS * 1000};
+	if (evutil_make_socket_nonblocking(keep) < 0 ||
+	    event_base_once(base, keep, EV_READ, linger_cb, base, &tv) < 0)
+		evutil_closesocket(keep);
+}
+
 static void sc_tls_failed(lh_sconn *c, struct bufferevent *bev)
 {
 	lh_server *s = c->s;
@@ -1601,6 +1645,12 @@ static void sc_tls_failed(lh_sconn *c, struct bufferevent *bev)
 		s->tls.failed_by_peer++;
 	}
 	s->tls.failed[cls - LH_ERR_TLS_EXPIRED]++;
+	/* In TLS 1.3 a client has finished its side of the handshake, and
+	 * sent its request, before we check its certificate: our alert must
+	 * not be lost to the RST that closing on that unread request sends,
+	 * or the client sees a reset and never learns why. */
+	if (!alert)
+		linger_after_alert(s->base, bev);
 	sc_kill(c);
 }
 
