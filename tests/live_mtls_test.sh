@@ -483,8 +483,11 @@ check(rej_in >= scan["issued"] and rej_out == scan["issued"],
       "plaintext_rejected counted at both ends (inbound %d, outbound %d, requests %d)"
       % (rej_in, rej_out, scan["issued"]))
 hits = r["faults"][0]["hits"]
-check(hits == wout["failures"]["expired"],
-      "the cert_expire fault's hits are its failed connections, counted once (%d)" % hits)
+# A handshake that fails just after the fault's switch-off has reached
+# the caller's process is a failure no fault is on for: allow two.
+check(wout["failures"]["expired"] - 2 <= hits <= wout["failures"]["expired"],
+      "the cert_expire fault's hits are its failed connections, counted once "
+      "(%d of %d)" % (hits, wout["failures"]["expired"]))
 for i in (0, 1):
     w = "backend/%d" % i
     whys = [c["why"] for c in m["certificates"] if c["workload"] == w]
