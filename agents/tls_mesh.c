@@ -113,18 +113,6 @@ static void tm_err(char *err, size_t errlen, const char *fmt, ...)
 	}
 }
 
-const char *tls_mesh_why_name(int why)
-{
-	switch (why) {
-	case TLS_MESH_ISSUED: return "issued";
-	case TLS_MESH_RENEWED: return "renewed";
-	case TLS_MESH_EXPIRED_FAULT: return "expired";
-	case TLS_MESH_FOREIGN_FAULT: return "foreign";
-	case TLS_MESH_RESTORED: return "restored";
-	default: return "?";
-	}
-}
-
 /* ---- CAs ---- */
 
 static void ca_opts(const tls_mesh *t, tls_ca_opts *o, const char *td)

@@ -64,8 +64,8 @@ struct rec;
 #define TLS_MESH_SIM_EPOCH_NS ((int64_t)1767225600 * 1000000000)
 #define TLS_MESH_SIM_CALENDAR INT64_MIN
 
-/* Why a workload got a certificate (rec_cert's why; report names in
- * tls_mesh_why_name). */
+/* Why a workload got a certificate (rec_cert's why; its report names are
+ * rec_cert_why_name's, in this order). */
 enum tls_mesh_why {
 	TLS_MESH_ISSUED = 0,   /* its first, at start */
 	TLS_MESH_RENEWED,      /* renewal on schedule (grace ratio) */
@@ -74,8 +74,6 @@ enum tls_mesh_why {
 	TLS_MESH_RESTORED,     /* a fault ended: a fresh one of its own */
 	TLS_MESH_WHY_COUNT
 };
-const char *tls_mesh_why_name(int why); /* "issued", "renewed", "expired",
-					 * "foreign", "restored" */
 
 typedef struct tls_mesh tls_mesh;
 
